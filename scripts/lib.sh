@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the series scripts. Source it; do not run it.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+KTREE=${KTREE:-$BUILD/linux}
+PATCHES=$TOP/patches
+SERIES=$TOP/series
+
+# The pinned base: Debian's linux-source-6.12 package.
+BASE_PKG=linux-source-6.12
+BASE_VERSION=6.12.117-1~deb12u1
+BASE_TAG=base
+SERIES_BRANCH=series
+
+# Identity used for the base commit and for every patch of the series.
+SERIES_IDENT="Mali Sparse Series"
+SERIES_EMAIL="series@mali-sparse.invalid"
+
+export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+export CCACHE_COMPILERCHECK=content
+# Kernel builds embed the build directory in some objects; let ccache share
+# results between the build directories used by the different stages.
+export CCACHE_BASEDIR=$BUILD
+export KBUILD_BUILD_TIMESTAMP="2024-01-01 00:00:00"
+export KBUILD_BUILD_USER=series KBUILD_BUILD_HOST=series
+
+JOBS=${JOBS:-$(nproc)}
+
+log() { printf '%s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run git in the kernel tree with the series identity and fixed settings.
+kgit() {
+	git -C "$KTREE" -c user.name="$SERIES_IDENT" -c user.email="$SERIES_EMAIL" \
+		-c core.abbrev=12 "$@"
+}
+
+# List the patch files of the series in order (without the cover letter).
+series_patches() {
+	[ -f "$SERIES" ] || return 0
+	grep -vE '^[[:space:]]*(#|$)' "$SERIES" | grep -v '^0000-cover-letter' || true
+}
+
+require_base() {
+	[ -d "$KTREE/.git" ] && kgit rev-parse -q --verify "$BASE_TAG" >/dev/null ||
+		die "no base tree in $KTREE: run 'make prepare' (scripts/prepare) first"
+}
+
+# Fail if the kernel tree has uncommitted changes to tracked files.
+require_clean() {
+	local tree=$1
+	[ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||
+		die "$tree has uncommitted changes; commit or stash them first"
+}
+
+# make wrapper for kernel builds with ccache.
+kmake() {
+	make -s -C "$KTREE" CC="ccache ${CROSS_COMPILE:-}gcc" HOSTCC="ccache gcc" \
+		-j"$JOBS" "$@"
+}
+
+# ---- CI stage helpers (worktrees, KUnit, kernel log scan) ----
+
+CONFIGS=$TOP/configs
+KUNITCONFIGS=${KUNITCONFIGS:-$TOP/kunit}
+# Commit the CI stages test; override to test something else (e.g. base).
+SERIES_REV=${SERIES_REV:-$SERIES_BRANCH}
+
+# Check REV out detached in the worktree DIR (created on first use), leaving
+# the lead's working tree in $KTREE alone. Untracked files in DIR are removed.
+worktree_at() {
+	local dir=$1 rev=$2
+	require_base
+	kgit rev-parse -q --verify "$rev^{commit}" >/dev/null ||
+		die "no '$rev' in $KTREE: run 'make apply' (scripts/apply) first"
+	if [ ! -e "$dir/.git" ]; then
+		kgit worktree prune
+		rm -rf "$dir"
+		mkdir -p "$(dirname "$dir")"
+		kgit worktree add -q --detach "$dir" "$rev" ||
+			die "cannot create worktree $dir; remove it and retry"
+	else
+		git -C "$dir" checkout -q -f --detach "$rev" ||
+			die "cannot check out $rev in $dir; remove $dir and retry"
+	fi
+	git -C "$dir" clean -q -fdx
+}
+
+# The shared worktree at the tested series commit; prints its path.
+series_worktree() {
+	worktree_at "$BUILD/worktrees/series" "$SERIES_REV"
+	echo "$BUILD/worktrees/series"
+}
+
+# kunit/*.kunitconfig files meant for ARCH (um, arm64). A file restricts
+# itself with a line '# arch: arm64 ...'; without one it runs everywhere.
+kunit_configs() {
+	local arch=$1 f archs
+	for f in "$KUNITCONFIGS"/*.kunitconfig; do
+		[ -f "$f" ] || continue
+		archs=$(sed -n 's/^#[[:space:]]*arch:[[:space:]]*//p' "$f" | head -n1)
+		[ -z "$archs" ] || [[ " $archs " == *" $arch "* ]] || continue
+		echo "$f"
+	done
+}
+
+# Kernel log lines that mean something went wrong even if every test passed.
+KLOG_SPLAT_RE='WARNING:|BUG:|KASAN:|UBSAN:|KFENCE:|Oops|Kernel panic|kernel BUG at|general protection fault|Unable to handle kernel|Internal error:|possible circular locking|possible recursive locking|inconsistent lock state|INFO: lockdep|suspicious RCU usage|lock held when returning|DEBUG_LOCKS_WARN_ON|kmemleak: .*suspected memory leak|unreferenced object 0x|Call [Tt]race:|INFO: task .* blocked for more than|rcu: INFO:|detected stalls? on|soft lockup|hard LOCKUP'
+# Extended regex of splat lines to tolerate (empty: none), e.g. set by a stage.
+KLOG_ALLOW_RE=${KLOG_ALLOW_RE:-}
+
+# Scan kernel log FILE for splats; print each with context and return 1 if
+# any was found. Use on full console logs (kunit.py's test.log, QEMU boots).
+scan_kernel_log() {
+	local file=$1 hits
+	[ -s "$file" ] || die "kernel log $file is missing or empty: did the kernel run?"
+	hits=$(grep -nE "$KLOG_SPLAT_RE" "$file" |
+		{ if [ -n "$KLOG_ALLOW_RE" ]; then grep -vE "$KLOG_ALLOW_RE"; else cat; fi; } || true)
+	[ -z "$hits" ] && return 0
+	log "kernel log $file has $(wc -l <<<"$hits") splat line(s):"
+	local n
+	for n in $(cut -d: -f1 <<<"$hits" | head -n 5); do
+		log "---- $file:$n"
+		sed -n "$((n > 3 ? n - 3 : 1)),$((n + 25))p" "$file" >&2
+	done
+	log "---- first splat lines:"
+	head -n 20 <<<"$hits" >&2
+	return 1
+}
+
+# Print kunit.py's closing counts from its output FILE as
+# 'passed failed skipped crashed' (zeros if there is no result line).
+kunit_counts() {
+	local line
+	line=$(grep -E 'Testing complete\. Ran [0-9]+ tests' "$1" | tail -n1 || true)
+	awk -v l="$line" 'BEGIN {
+		p = f = s = c = 0
+		if (match(l, /passed: [0-9]+/)) p = substr(l, RSTART + 8, RLENGTH - 8)
+		if (match(l, /failed: [0-9]+/)) f = substr(l, RSTART + 8, RLENGTH - 8)
+		if (match(l, /skipped: [0-9]+/)) s = substr(l, RSTART + 9, RLENGTH - 9)
+		if (match(l, /crashed: [0-9]+/)) c = substr(l, RSTART + 9, RLENGTH - 9)
+		print p, f, s, c }'
+}
+
+# Run kunit.py of the series worktree for ARCH (um, arm64) with every
+# kunit/*.kunitconfig meant for ARCH, building in BUILD_DIR; further
+# arguments go to 'kunit.py run'. Scans the console log for splats and
+# prints 'summary: ...'. Returns non-zero on any failure.
+kunit_stage() {
+	local arch=$1 bdir=$2 src f rc=0 splat=0 p fl s c
+	shift 2
+	src=$(series_worktree)
+	local args=() cross=
+	while read -r f; do args+=(--kunitconfig="$f"); done < <(kunit_configs "$arch")
+	[ ${#args[@]} -gt 0 ] || die "no kunit/*.kunitconfig for $arch in $KUNITCONFIGS"
+	case $arch in
+	um) ;;
+	arm64) cross=aarch64-linux-gnu- ;;
+	*) die "kunit_stage: unsupported arch $arch" ;;
+	esac
+	if [ "$arch" = um ]; then args+=(--kunitconfig="$CONFIGS/kunit-uml.config")
+	else args+=(--arch="$arch" --cross_compile="$cross"); fi
+	args+=(--build_dir="$bdir" --jobs="$JOBS" --timeout=1800
+	       --make_options="CC=ccache ${cross}gcc" --make_options="HOSTCC=ccache gcc")
+	mkdir -p "$bdir"
+	rm -f "$bdir/test.log"
+	log "kunit-$arch: $(git -C "$src" log -1 --format='%h %s'), build dir ${bdir#$TOP/}"
+	python3 "$src/tools/testing/kunit/kunit.py" run "${args[@]}" "$@" \
+		2>&1 | tee "$bdir/kunit.out" || rc=$?
+	read -r p fl s c < <(kunit_counts "$bdir/kunit.out")
+	if [ -s "$bdir/test.log" ]; then
+		scan_kernel_log "$bdir/test.log" || splat=1
+	fi
+	echo "summary: $p tests passed, $((fl + c)) failed, $s skipped (${arch/#um/uml})"
+	[ "$rc" = 0 ] || die "kunit.py failed (exit $rc; build errors, failed or crashed tests: see ${bdir#$TOP/}/kunit.out and test.log)"
+	[ "$p" -gt 0 ] || die "no KUnit test passed on $arch: check kunit/*.kunitconfig and ${bdir#$TOP/}/kunit.out"
+	[ "$splat" = 0 ] || die "tests passed but the kernel log has splats (above); full log: ${bdir#$TOP/}/test.log"
+}
+
+# Make git deterministic: ignore the user's and the system's git config and
+# commit as the series identity.
+series_git_env() {
+	export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+	export GIT_COMMITTER_NAME="$SERIES_IDENT" GIT_COMMITTER_EMAIL="$SERIES_EMAIL"
+	unset GIT_COMMITTER_DATE GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_AUTHOR_DATE
+}
+
+# Print a path relative to the repository top when it is inside it.
+relpath() {
+	case $1 in "$TOP"/*) printf '%s\n' "${1#"$TOP"/}" ;; *) printf '%s\n' "$1" ;; esac
+}
