@@ -31,6 +31,11 @@ export KBUILD_BUILD_USER=series KBUILD_BUILD_HOST=series
 
 JOBS=${JOBS:-$(nproc)}
 
+# The kernel's Python scripts (checkpatch's spdxcheck, kunit.py) need
+# Debian's python3 and its modules (python3-ply, python3-git), not another
+# python3 that happens to be first in PATH.
+export PATH=/usr/bin:/bin:$PATH
+
 log() { printf '%s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -169,7 +174,7 @@ kunit_stage() {
 	       --make_options="CC=ccache ${cross}gcc" --make_options="HOSTCC=ccache gcc")
 	mkdir -p "$bdir"
 	rm -f "$bdir/test.log"
-	log "kunit-$arch: $(git -C "$src" log -1 --format='%h %s'), build dir ${bdir#$TOP/}"
+	log "kunit-$arch: $(git -C "$src" log -1 --format='%h %s'), build dir $(relpath "$bdir")"
 	python3 "$src/tools/testing/kunit/kunit.py" run "${args[@]}" "$@" \
 		2>&1 | tee "$bdir/kunit.out" || rc=$?
 	read -r p fl s c < <(kunit_counts "$bdir/kunit.out")
@@ -177,9 +182,9 @@ kunit_stage() {
 		scan_kernel_log "$bdir/test.log" || splat=1
 	fi
 	echo "summary: $p tests passed, $((fl + c)) failed, $s skipped (${arch/#um/uml})"
-	[ "$rc" = 0 ] || die "kunit.py failed (exit $rc; build errors, failed or crashed tests: see ${bdir#$TOP/}/kunit.out and test.log)"
-	[ "$p" -gt 0 ] || die "no KUnit test passed on $arch: check kunit/*.kunitconfig and ${bdir#$TOP/}/kunit.out"
-	[ "$splat" = 0 ] || die "tests passed but the kernel log has splats (above); full log: ${bdir#$TOP/}/test.log"
+	[ "$rc" = 0 ] || die "kunit.py failed (exit $rc; build errors, failed or crashed tests: see $(relpath "$bdir")/kunit.out and test.log)"
+	[ "$p" -gt 0 ] || die "no KUnit test passed on $arch: check kunit/*.kunitconfig and $(relpath "$bdir")/kunit.out"
+	[ "$splat" = 0 ] || die "tests passed but the kernel log has splats (above); full log: $(relpath "$bdir")/test.log"
 }
 
 # Make git deterministic: ignore the user's and the system's git config and
