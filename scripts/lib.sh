@@ -152,39 +152,47 @@ kunit_counts() {
 		print p, f, s, c }'
 }
 
-# Run kunit.py of the series worktree for ARCH (um, arm64) with every
-# kunit/*.kunitconfig meant for ARCH, building in BUILD_DIR; further
-# arguments go to 'kunit.py run'. Scans the console log for splats and
-# prints 'summary: ...'. Returns non-zero on any failure.
+# Run kunit.py of the series worktree for ARCH (um, arm64) once per
+# kunit/*.kunitconfig meant for ARCH, each in its own directory under
+# BUILD_DIR (ccache shares what the builds have in common). A kunitconfig
+# may name the suites to run with a line '# suites: GLOB' (kunit.py's
+# filter_glob): a test option may build more suites than the file is about.
+# Further arguments go to every 'kunit.py run'. Scans each console log for
+# splats and prints one 'summary: ...' for all runs. Non-zero on failure.
 kunit_stage() {
-	local arch=$1 bdir=$2 src f rc=0 splat=0 p fl s c
+	local arch=$1 bdir=$2 src f name glob rc=0 splat=0 p fl s c
+	local tp=0 tf=0 ts=0 runs=0 failed=()
 	shift 2
 	src=$(series_worktree)
-	local args=() cross=
-	while read -r f; do args+=(--kunitconfig="$f"); done < <(kunit_configs "$arch")
-	[ ${#args[@]} -gt 0 ] || die "no kunit/*.kunitconfig for $arch in $KUNITCONFIGS"
+	local base=() cross=
 	case $arch in
-	um) ;;
-	arm64) cross=aarch64-linux-gnu- ;;
+	um) base+=(--kunitconfig="$CONFIGS/kunit-uml.config") ;;
+	arm64) cross=aarch64-linux-gnu-
+	       base+=(--arch="$arch" --cross_compile="$cross") ;;
 	*) die "kunit_stage: unsupported arch $arch" ;;
 	esac
-	if [ "$arch" = um ]; then args+=(--kunitconfig="$CONFIGS/kunit-uml.config")
-	else args+=(--arch="$arch" --cross_compile="$cross"); fi
-	args+=(--build_dir="$bdir" --jobs="$JOBS" --timeout=1800
+	base+=(--jobs="$JOBS" --timeout=1800
 	       --make_options="CC=ccache ${cross}gcc" --make_options="HOSTCC=ccache gcc")
-	mkdir -p "$bdir"
-	rm -f "$bdir/test.log"
-	log "kunit-$arch: $(git -C "$src" log -1 --format='%h %s'), build dir $(relpath "$bdir")"
-	python3 "$src/tools/testing/kunit/kunit.py" run "${args[@]}" "$@" \
-		2>&1 | tee "$bdir/kunit.out" || rc=$?
-	read -r p fl s c < <(kunit_counts "$bdir/kunit.out")
-	if [ -s "$bdir/test.log" ]; then
-		scan_kernel_log "$bdir/test.log" || splat=1
-	fi
-	echo "summary: $p tests passed, $((fl + c)) failed, $s skipped (${arch/#um/uml})"
-	[ "$rc" = 0 ] || die "kunit.py failed (exit $rc; build errors, failed or crashed tests: see $(relpath "$bdir")/kunit.out and test.log)"
-	[ "$p" -gt 0 ] || die "no KUnit test passed on $arch: check kunit/*.kunitconfig and $(relpath "$bdir")/kunit.out"
-	[ "$splat" = 0 ] || die "tests passed but the kernel log has splats (above); full log: $(relpath "$bdir")/test.log"
+	log "kunit-$arch: $(git -C "$src" log -1 --format='%h %s')"
+	while read -r f; do
+		name=$(basename "$f" .kunitconfig)
+		glob=$(sed -n 's/^#[[:space:]]*suites:[[:space:]]*//p' "$f" | head -n1)
+		mkdir -p "$bdir/$name"
+		rm -f "$bdir/$name/test.log"
+		log "kunit-$arch: $name${glob:+ (suites $glob)}, build dir $(relpath "$bdir/$name")"
+		rc=0
+		python3 "$src/tools/testing/kunit/kunit.py" run "${base[@]}" \
+			--kunitconfig="$f" --build_dir="$bdir/$name" "$@" ${glob:+"$glob"} \
+			2>&1 | tee "$bdir/$name/kunit.out" || rc=$?
+		read -r p fl s c < <(kunit_counts "$bdir/$name/kunit.out")
+		tp=$((tp + p)) tf=$((tf + fl + c)) ts=$((ts + s)) runs=$((runs + 1))
+		[ -s "$bdir/$name/test.log" ] && ! scan_kernel_log "$bdir/$name/test.log" && splat=1
+		[ "$rc" = 0 ] && [ "$p" -gt 0 ] || failed+=("$name")
+	done < <(kunit_configs "$arch")
+	[ "$runs" -gt 0 ] || die "no kunit/*.kunitconfig for $arch in $KUNITCONFIGS"
+	echo "summary: $tp tests passed, $tf failed, $ts skipped (${arch/#um/uml}, $runs runs)"
+	[ ${#failed[@]} = 0 ] || die "kunit.py failed or passed no test for: ${failed[*]} (see $(relpath "$bdir")/NAME/kunit.out and test.log)"
+	[ "$splat" = 0 ] || die "tests passed but a kernel log has splats (above); full logs: $(relpath "$bdir")/*/test.log"
 }
 
 # Make git deterministic: ignore the user's and the system's git config and
