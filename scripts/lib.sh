@@ -152,47 +152,69 @@ kunit_counts() {
 		print p, f, s, c }'
 }
 
-# Run kunit.py of the series worktree for ARCH (um, arm64) once per
-# kunit/*.kunitconfig meant for ARCH, each in its own directory under
-# BUILD_DIR (ccache shares what the builds have in common). A kunitconfig
-# may name the suites to run with a line '# suites: GLOB' (kunit.py's
-# filter_glob): a test option may build more suites than the file is about.
-# Further arguments go to every 'kunit.py run'. Scans each console log for
-# splats and prints one 'summary: ...' for all runs. Non-zero on failure.
+# Run the KUnit suites of kunit/*.kunitconfig meant for ARCH (um, arm64) in
+# the series worktree: one kernel is configured and built in BUILD_DIR from
+# all those files together (so the suites share one build), then booted once
+# per file with the suites the file names in a line '# suites: GLOB'
+# (kunit.py's filter_glob): a test option may build more suites than the
+# file is about, and some DRM suites WARN on purpose. Further arguments go to
+# kunit.py; --filter, --filter_action, --timeout and --kernel_args only to
+# the runs, --jobs only to the build. Scans each console log for splats and
+# prints one 'summary: ...' for all runs. Non-zero on failure.
 kunit_stage() {
-	local arch=$1 bdir=$2 src f name glob rc=0 splat=0 p fl s c
-	local tp=0 tf=0 ts=0 runs=0 failed=()
+	local arch=$1 bdir=$2 src f name glob rc=0 splat=0 p fl s c a
+	local tp=0 tf=0 ts=0 runs=0 failed=() files=() kcs=()
+	local common=() bopts=(--jobs="$JOBS") eopts=(--timeout=1800) cross=
 	shift 2
 	src=$(series_worktree)
-	local base=() cross=
 	case $arch in
-	um) base+=(--kunitconfig="$CONFIGS/kunit-uml.config") ;;
+	um) common+=(--kunitconfig="$CONFIGS/kunit-uml.config") ;;
 	arm64) cross=aarch64-linux-gnu-
-	       base+=(--arch="$arch" --cross_compile="$cross") ;;
+	       common+=(--arch="$arch" --cross_compile="$cross") ;;
 	*) die "kunit_stage: unsupported arch $arch" ;;
 	esac
-	base+=(--jobs="$JOBS" --timeout=1800
-	       --make_options="CC=ccache ${cross}gcc" --make_options="HOSTCC=ccache gcc")
+	common+=(--build_dir="$bdir"
+		 --make_options="CC=ccache ${cross}gcc" --make_options="HOSTCC=ccache gcc")
+	for a in "$@"; do
+		case $a in
+		--filter=*|--filter_action=*|--timeout=*|--kernel_args=*) eopts+=("$a") ;;
+		--jobs=*) bopts=("$a") ;;
+		*) common+=("$a") ;;
+		esac
+	done
+	mapfile -t files < <(kunit_configs "$arch")
+	[ ${#files[@]} -gt 0 ] || die "no kunit/*.kunitconfig for $arch in $KUNITCONFIGS"
+	for f in "${files[@]}"; do
+		grep -qE '^#[[:space:]]*suites:[[:space:]]*[^[:space:]]' "$f" ||
+			die "$(relpath "$f") has no '# suites: GLOB' line"
+		kcs+=(--kunitconfig="$f")
+	done
 	log "kunit-$arch: $(git -C "$src" log -1 --format='%h %s')"
-	while read -r f; do
+	log "kunit-$arch: one build of ${#files[@]} kunitconfig(s) in $(relpath "$bdir")"
+	mkdir -p "$bdir/runs"
+	rm -f "$bdir"/runs/*
+	python3 "$src/tools/testing/kunit/kunit.py" build "${common[@]}" "${kcs[@]}" \
+		"${bopts[@]}" >"$bdir/runs/build.out" 2>&1 || {
+		tail -n 40 "$bdir/runs/build.out" >&2
+		die "kunit.py build failed for $arch: see $(relpath "$bdir")/runs/build.out"
+	}
+	for f in "${files[@]}"; do
 		name=$(basename "$f" .kunitconfig)
 		glob=$(sed -n 's/^#[[:space:]]*suites:[[:space:]]*//p' "$f" | head -n1)
-		mkdir -p "$bdir/$name"
-		rm -f "$bdir/$name/test.log"
-		log "kunit-$arch: $name${glob:+ (suites $glob)}, build dir $(relpath "$bdir/$name")"
+		log "kunit-$arch: $name (suites $glob)"
+		rm -f "$bdir/test.log"
 		rc=0
-		python3 "$src/tools/testing/kunit/kunit.py" run "${base[@]}" \
-			--kunitconfig="$f" --build_dir="$bdir/$name" "$@" ${glob:+"$glob"} \
-			2>&1 | tee "$bdir/$name/kunit.out" || rc=$?
-		read -r p fl s c < <(kunit_counts "$bdir/$name/kunit.out")
+		python3 "$src/tools/testing/kunit/kunit.py" exec "${common[@]}" "${kcs[@]}" \
+			"${eopts[@]}" "$glob" 2>&1 | tee "$bdir/runs/$name.out" || rc=$?
+		[ -f "$bdir/test.log" ] && mv "$bdir/test.log" "$bdir/runs/$name.log"
+		read -r p fl s c < <(kunit_counts "$bdir/runs/$name.out")
 		tp=$((tp + p)) tf=$((tf + fl + c)) ts=$((ts + s)) runs=$((runs + 1))
-		[ -s "$bdir/$name/test.log" ] && ! scan_kernel_log "$bdir/$name/test.log" && splat=1
+		[ -s "$bdir/runs/$name.log" ] && ! scan_kernel_log "$bdir/runs/$name.log" && splat=1
 		[ "$rc" = 0 ] && [ "$p" -gt 0 ] || failed+=("$name")
-	done < <(kunit_configs "$arch")
-	[ "$runs" -gt 0 ] || die "no kunit/*.kunitconfig for $arch in $KUNITCONFIGS"
-	echo "summary: $tp tests passed, $tf failed, $ts skipped (${arch/#um/uml}, $runs runs)"
-	[ ${#failed[@]} = 0 ] || die "kunit.py failed or passed no test for: ${failed[*]} (see $(relpath "$bdir")/NAME/kunit.out and test.log)"
-	[ "$splat" = 0 ] || die "tests passed but a kernel log has splats (above); full logs: $(relpath "$bdir")/*/test.log"
+	done
+	echo "summary: $tp tests passed, $tf failed, $ts skipped (${arch/#um/uml}, $runs runs, 1 build)"
+	[ ${#failed[@]} = 0 ] || die "kunit.py failed or passed no test for: ${failed[*]} (see $(relpath "$bdir")/runs/NAME.out and NAME.log)"
+	[ "$splat" = 0 ] || die "tests passed but a kernel log has splats (above); full logs: $(relpath "$bdir")/runs/*.log"
 }
 
 # Make git deterministic: ignore the user's and the system's git config and
