@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Entry points for the series. 'make help' lists the targets.
 
-STAGES := apply checkpatch kerneldoc bisect kunit-uml kunit-arm64 harness
+STAGES := apply checkpatch static kerneldoc bisect kunit-uml kunit-arm64 harness \
+	board-jobs
 
 .PHONY: all help deps prepare apply export mbox check kunit bench clean \
-	distclean $(filter-out apply,$(STAGES))
+	distclean board-submit $(filter-out apply,$(STAGES))
 
 ## all: install deps, prepare the base tree, apply the series, run KUnit
 all: deps prepare apply kunit
@@ -45,13 +46,22 @@ kunit:
 bench:
 	scripts/bench
 
+## board-jobs: write the LAVA board jobs to build/board-jobs/, validate them
+board-jobs:
+	ci/board-jobs
+
+## board-submit: submit the board jobs to LAVA_URL and map the results
+board-submit:
+	ci/board-submit
+
 ## checkpatch: checkpatch.pl --strict on every patch
+## static: uAPI header test, coccicheck and Cc vs get_maintainer.pl
 ## kerneldoc: no new kernel-doc warnings in the touched files
 ## bisect: every prefix builds (arm64 W=1 C=1) without new warnings
 ## kunit-uml: the KUnit suites on UML
 ## kunit-arm64: the KUnit suites on arm64 under QEMU
 ## harness: the userspace scatterlist harness under ASan and UBSan
-$(filter-out apply,$(STAGES)):
+$(filter-out apply board-jobs,$(STAGES)):
 	scripts/check $@
 
 ## clean: remove build outputs, keep build/linux and the ccache

@@ -217,6 +217,16 @@ kunit_stage() {
 	[ "$splat" = 0 ] || die "tests passed but a kernel log has splats (above); full logs: $(relpath "$bdir")/runs/*.log"
 }
 
+# get_maintainer DIR FILE: the addresses get_maintainer.pl of the tree DIR
+# finds for the patch or mail FILE, one a line: MAINTAINERS entries only (no
+# persons from git history), and in a fixed order (get_maintainer.pl orders
+# equal-ranked addresses by Perl's randomised hash order otherwise).
+get_maintainer() {
+	(cd "$1" && HOME=/nonexistent PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 \
+		perl scripts/get_maintainer.pl --no-rolestats --no-git \
+		--no-git-fallback --no-fixes "$2")
+}
+
 # Make git deterministic: ignore the user's and the system's git config and
 # commit as the series identity.
 series_git_env() {
