@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Entry points for the series. 'make help' lists the targets.
 
-STAGES := apply checkpatch static kerneldoc bisect kunit-uml kunit-arm64 harness \
-	board-jobs
+STAGES := apply checkpatch static kerneldoc bisect kunit-uml kunit-arm64 qemu \
+	harness board-jobs
 
 .PHONY: all help deps prepare apply export mbox check kunit bench clean \
 	distclean board-submit $(filter-out apply,$(STAGES))
@@ -60,6 +60,7 @@ board-submit:
 ## bisect: every prefix builds (arm64 W=1 C=1) without new warnings
 ## kunit-uml: the KUnit suites on UML
 ## kunit-arm64: the KUnit suites on arm64 under QEMU
+## qemu: boot the series' kernel in QEMU: test modules, drivers, reclaim, uAPI
 ## harness: the userspace scatterlist harness under ASan and UBSan
 $(filter-out apply board-jobs,$(STAGES)):
 	scripts/check $@
