@@ -242,3 +242,42 @@ series_git_env() {
 relpath() {
 	case $1 in "$TOP"/*) printf '%s\n' "${1#"$TOP"/}" ;; *) printf '%s\n' "$1" ;; esac
 }
+
+# ---- arm64 busybox initramfs (ci/stage-qemu, ci/lava-local) ----
+# Debian's arm64 busybox-static package, fetched into build/debs by
+# scripts/deps: print its path, or fail saying so.
+busybox_deb() {
+	local deb
+	deb=$(find "$BUILD/debs" -name 'busybox-static_*_arm64.deb' 2>/dev/null | sort | tail -n1)
+	[ -n "$deb" ] || die "no arm64 busybox-static package in $(relpath "$BUILD/debs"): run scripts/deps"
+	printf '%s\n' "$deb"
+}
+
+# gen_init_cpio lines for a busybox initramfs: /dev/console, and /bin/busybox
+# from busybox_deb (unpacked into DIR/bb) with /bin/sh linked to it.
+initramfs_busybox() {
+	local dir=$1 deb
+	deb=$(busybox_deb) || exit 1
+	rm -rf "${dir:?}/bb"
+	mkdir -p "$dir/bb"
+	dpkg-deb -x "$deb" "$dir/bb"
+	printf '%s\n' 'dir /dev 755 0 0' 'nod /dev/console 600 0 0 c 5 1' \
+		'dir /bin 755 0 0' "file /bin/busybox $dir/bb/bin/busybox 755 0 0" \
+		'slink /bin/sh busybox 777 0 0'
+}
+
+# gen_init_cpio lines for the tree ROOT/SUB, installed as /SUB, modes kept.
+initramfs_tree() {
+	(cd "$1" && find "$2" -type d -printf 'dir /%p %m 0 0\n' \
+		-o -type f -printf "file /%p $1/%p %m 0 0\n" \
+		-o -type l -printf 'slink /%p %l 777 0 0\n' | sort)
+}
+
+# Pack the gen_init_cpio list LIST into the gzip'd cpio OUT, reproducibly,
+# with the kernel tree's usr/gen_init_cpio.c built for the host in DIR.
+initramfs_pack() {
+	local list=$1 out=$2 dir=$3
+	gcc -O2 -o "$dir/gen_init_cpio" "$(series_worktree)/usr/gen_init_cpio.c" ||
+		die "cannot build usr/gen_init_cpio"
+	"$dir/gen_init_cpio" "$list" | gzip -n -1 >"$out"
+}
