@@ -60,7 +60,7 @@ board-submit:
 ## bisect: every prefix builds (arm64 W=1 C=1) without new warnings
 ## kunit-uml: the KUnit suites on UML
 ## kunit-arm64: the KUnit suites on arm64 under QEMU
-## qemu: boot the series' kernel in QEMU: test modules, drivers, reclaim, uAPI
+## qemu: boot the series' kernel in QEMU: test modules, driver load loops, memory pressure, uAPI
 ## harness: the userspace scatterlist harness under ASan and UBSan
 $(filter-out apply board-jobs,$(STAGES)):
 	scripts/check $@

@@ -273,11 +273,19 @@ initramfs_tree() {
 		-o -type l -printf 'slink /%p %l 777 0 0\n' | sort)
 }
 
-# Pack the gen_init_cpio list LIST into the gzip'd cpio OUT, reproducibly,
-# with the kernel tree's usr/gen_init_cpio.c built for the host in DIR.
+# Pack the gen_init_cpio list LIST into the gzip'd cpio OUT with GEN, the
+# kernel's usr/gen_init_cpio; OUT is replaced only by a complete archive.
 initramfs_pack() {
-	local list=$1 out=$2 dir=$3
-	gcc -O2 -o "$dir/gen_init_cpio" "$(series_worktree)/usr/gen_init_cpio.c" ||
-		die "cannot build usr/gen_init_cpio"
-	"$dir/gen_init_cpio" "$list" | gzip -n -1 >"$out"
+	local list=$1 out=$2 gen=$3
+	"$gen" "$list" >"$out.cpio" || { rm -f "$out.cpio"; die "gen_init_cpio failed on $list"; }
+	gzip -n -1 <"$out.cpio" >"$out.tmp" && rm -f "$out.cpio" && mv "$out.tmp" "$out" ||
+		die "cannot write $out"
+}
+
+# Fail, naming scripts/deps, unless every command given is installed.
+require_cmds() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || die "$c missing: run scripts/deps"
+	done
 }

@@ -7,7 +7,8 @@
  * Each round allocates anonymous memory in 8 MiB chunks and writes every
  * page, until PERCENT of MemTotal is touched or MemAvailable falls to a
  * floor (5% of MemTotal, at least 64 MiB) that keeps the OOM killer away
- * (there is no swap), then frees it all. Prints one line per round.
+ * (there is no swap), then frees it all. Prints one line per round, and
+ * exits 1 if a round touched less than half of PERCENT of MemTotal.
  * Built static for the guest by ci/stage-qemu.
  */
 #include <stdio.h>
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
 	unsigned long total, target, floor_kib, page = sysconf(_SC_PAGESIZE);
 	int pct = argc > 1 ? atoi(argv[1]) : 90;
 	int rounds = argc > 2 ? atoi(argv[2]) : 3;
-	int r;
+	int r, short_rounds = 0;
 
 	total = meminfo_kib("MemTotal");
 	if (!total || pct <= 0 || pct > 100 || rounds <= 0) {
@@ -73,8 +74,14 @@ int main(int argc, char **argv)
 		       r, rounds, done >> 10, target >> 10, pct, total >> 10,
 		       avail0 >> 10, meminfo_kib("MemAvailable") >> 10);
 		fflush(stdout);
+		/* Pressure is the point: a round that got half of it failed. */
+		if (done < target / 2)
+			short_rounds++;
 		while (n)
 			munmap(chunks[--n], CHUNK);
 	}
-	return 0;
+	if (short_rounds)
+		fprintf(stderr, "memhog: %d round(s) touched less than half of %lu MiB\n",
+			short_rounds, target >> 10);
+	return short_rounds ? 1 : 0;
 }
