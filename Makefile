@@ -18,7 +18,7 @@ help:
 deps:
 	scripts/deps
 
-## prepare: unpack the pinned Linux 6.12 base into build/linux (tag base)
+## prepare: unpack the pinned base (ci/base.conf) into build/linux (tag base)
 prepare:
 	scripts/prepare
 

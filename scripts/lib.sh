@@ -10,10 +10,12 @@ KTREE=${KTREE:-$BUILD/linux}
 PATCHES=$TOP/patches
 SERIES=$TOP/series
 
-# The pinned base: Debian's linux-source-6.12 package.
-BASE_PKG=linux-source-6.12
-BASE_VERSION=6.12.117-1~deb12u1
+# The pinned base (BASE_PKG, BASE_VERSION, BASE_SUITE, BASE_DEB_SHA256,
+# BASE_COMMIT): one file, ci/base.conf.
+# shellcheck source=../ci/base.conf
+. "$TOP/ci/base.conf"
 BASE_TAG=base
+BASE_MIRROR=${BASE_MIRROR:-http://deb.debian.org/debian}
 SERIES_BRANCH=series
 
 # Identity used for the base commit and for every patch of the series.
@@ -288,4 +290,68 @@ require_cmds() {
 	for c in "$@"; do
 		command -v "$c" >/dev/null || die "$c missing: run scripts/deps"
 	done
+}
+
+# ---- the base: Debian's linux-source package (ci/base.conf) ----
+
+# apt options for a private apt state in DIR that reads only the suite SUITE
+# of $BASE_MIRROR: the machine's sources, lists and cache are not touched.
+base_apt_opts() {
+	local dir=$1 suite=$2
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+		"$BASE_MIRROR" "$suite" >"$dir/sources.list"
+	apt_opts=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		  -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache"
+		  -o Dir::State::status=/dev/null -o Debug::NoLocking=1
+		  -o APT::Get::List-Cleanup=0)
+	[ "$(id -u)" != 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
+}
+
+# The versions of package PKG that SUITE offers, newest first (apt updates
+# the private lists in build/apt-base/SUITE first).
+base_versions() {
+	local pkg=$1 suite=$2 apt_opts
+	base_apt_opts "$BUILD/apt-base/$suite" "$suite"
+	apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 ||
+		apt-get "${apt_opts[@]}" update -qq >&2 ||
+		die "apt-get update of suite $suite from $BASE_MIRROR failed (output above)"
+	apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F' *[|] *' '{ print $2 }'
+}
+
+# fetch_base_deb PKG VERSION SUITE [SHA256]: print the path of PKG_VERSION's
+# .deb in build/base, downloading it from SUITE unless a copy is there; with
+# SHA256, a file whose hash differs is refused (and removed). apt checks the
+# download against the suite's signed index either way.
+fetch_base_deb() {
+	local pkg=$1 ver=$2 suite=$3 sha=${4:-} dir=$BUILD/base apt_opts deb have
+	deb=$dir/${pkg}_${ver/#*:/}_all.deb
+	if [ ! -f "$deb" ]; then
+		base_apt_opts "$BUILD/apt-base/$suite" "$suite"
+		mkdir -p "$dir"
+		log "base: downloading $pkg $ver from $suite"
+		(cd "$dir" && apt-get "${apt_opts[@]}" download -q=2 "$pkg=$ver" >&2) ||
+			die "cannot download $pkg=$ver from $suite ($BASE_MIRROR)"
+		[ -f "$deb" ] || die "apt-get download of $pkg=$ver wrote no $(relpath "$deb")"
+	fi
+	if [ -n "$sha" ]; then
+		have=$(sha256sum "$deb" | cut -d' ' -f1)
+		if [ "$have" != "$sha" ]; then
+			rm -f "$deb"
+			die "$pkg $ver: sha256 $have does not match the pinned $sha (ci/base.conf): stopping; the file was removed"
+		fi
+	fi
+	printf '%s\n' "$deb"
+}
+
+# The Debian version the base commit of $KTREE was made from (its subject).
+base_used_version() {
+	kgit log -1 --format=%s "$BASE_TAG" 2>/dev/null |
+		sed -n 's/^Linux [^ ]* \(.*\) (Debian)$/\1/p'
+}
+
+# True if the base tree is the pinned version (the checks that compare with
+# ci/base.conf's BASE_COMMIT or with committed patch files need it).
+base_is_pinned() {
+	[ "$(base_used_version)" = "$BASE_VERSION" ]
 }
