@@ -49,9 +49,9 @@ bench:
 board-artifacts:
 	ci/board-artifacts
 
-## board-submit: submit the board jobs to LAVA_URL and map the results
+## board-submit: submit the board jobs to LAVA_URL and map the results ("skipped" without credentials)
 board-submit:
-	ci/board-submit
+	ci/board-submit || [ $$? = 77 ]
 
 $(STAGES):
 	scripts/check $@

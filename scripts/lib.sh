@@ -14,6 +14,9 @@ SERIES=$TOP/series
 # BASE_COMMIT): one file, ci/base.conf.
 # shellcheck source=../ci/base.conf
 . "$TOP/ci/base.conf"
+# The IGT of the board tier (IGT_VERSION, IGT_DEB_*, IGT_TARBALL_SHA256).
+# shellcheck source=../ci/igt/igt.conf
+. "$TOP/ci/igt/igt.conf"
 BASE_TAG=base
 BASE_MIRROR=${BASE_MIRROR:-http://deb.debian.org/debian}
 SERIES_BRANCH=series
@@ -40,6 +43,25 @@ export PATH=/usr/bin:/bin:$PATH
 
 log() { printf '%s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The stage names of ci/stages, in order, one a line.
+stage_names() {
+	awk '!/^[[:space:]]*(#|$)/ { print $1 }' "$TOP/ci/stages"
+}
+
+# The time limit of stage $1 in minutes (ci/stages); fails for no such stage.
+stage_limit() {
+	awk -v s="$1" '!/^[[:space:]]*(#|$)/ && $1 == s { print $2; f = 1 } END { exit !f }' \
+		"$TOP/ci/stages"
+}
+
+# Fail at once, saying why, unless run as root: for a stage whose script
+# has a line '# needs-root: WHY' (scripts/check reads it before starting).
+require_root() {
+	local why
+	why=$(sed -n 's/^# needs-root: //p' "$0" | head -n1)
+	[ "$(id -u)" = 0 ] || die "$(basename "$0") needs root: ${why:-see its header}; run it as root"
+}
 
 # Run git in the kernel tree with the series identity and fixed settings.
 kgit() {
@@ -157,18 +179,43 @@ kunit_counts() {
 		print p, f, s, c }'
 }
 
+# kconfig_missing SRC FILE: the CONFIG_ symbols set in the fragment FILE
+# that no Kconfig file of the tree SRC defines, one a line (none: all exist).
+kconfig_missing() {
+	local src=$1 file=$2 defs
+	defs=$BUILD/kconfig-symbols.$(git -C "$src" rev-parse HEAD 2>/dev/null || echo x)
+	if [ ! -s "$defs" ]; then
+		find "$src" -name 'Kconfig*' -not -path '*/Documentation/*' -print0 |
+			xargs -0 sed -n 's/^[[:space:]]*\(menu\)\{0,1\}config[[:space:]]\{1,\}\([A-Za-z0-9_]*\).*/\2/p' |
+			sort -u >"$defs.tmp" && mv "$defs.tmp" "$defs"
+	fi
+	sed -nE 's/^(# )?CONFIG_([A-Za-z0-9_]+)[= ].*/\2/p' "$file" | sort -u | comm -23 - "$defs"
+}
+
 # Run the KUnit suites of kunit/*.kunitconfig meant for ARCH (um, arm64) in
 # the series worktree: one kernel is configured and built in BUILD_DIR from
-# all those files together (so the suites share one build), then booted once
-# per file with the suites the file names in a line '# suites: GLOB'
+# all those files together (so the suites share one build), then booted
+# once per file with the suites the file names in a line '# suites: GLOB'
 # (kunit.py's filter_glob): a test option may build more suites than the
-# file is about, and some DRM suites WARN on purpose. Further arguments go to
-# kunit.py; --filter, --filter_action, --timeout and --kernel_args only to
-# the runs, --jobs only to the build. Scans each console log for splats and
-# prints one 'summary: ...' for all runs. Non-zero on failure.
+# file is about, and some DRM suites WARN on purpose. A file with a line
+# '# slow: ARGS' has slow (benchmark) cases: they run in a boot of their own
+# with the kernel arguments ARGS, which make them small (module parameters
+# of the suite, e.g. 'scatterlist_kunit.bench_pages=512'). A file naming a
+# CONFIG_ symbol the tree does not define (a suite whose patch is not in the
+# tested series yet) is left out, and said so.
+#
+#   kunit_stage ARCH BUILD_DIR --expected=FILE [kunit.py options]
+#       every case normal and slow (small); the results (kunit.py --json)
+#       must be those of FILE (ci/kunit-expected)
+#   kunit_stage ARCH BUILD_DIR --bench [kunit.py options]
+#       only the slow cases, full size, of the files with a '# slow:' line
+#
+# --filter_action, --timeout and --kernel_args go to the runs, --jobs only to
+# the build, the rest to both. Scans each console log for splats and prints
+# one 'summary: ...' for all runs. Non-zero on failure.
 kunit_stage() {
-	local arch=$1 bdir=$2 src f name glob rc=0 splat=0 p fl s c a
-	local tp=0 tf=0 ts=0 runs=0 failed=() files=() kcs=()
+	local arch=$1 bdir=$2 src f name glob rc=0 splat=0 p fl s c a mode='' expected=''
+	local tp=0 tf=0 ts=0 runs=0 failed=() files=() kcs=() left=() jsons=() miss pass slow
 	local common=() bopts=(--jobs="$JOBS") eopts=(--timeout=1800) cross=
 	shift 2
 	src=$(series_worktree)
@@ -182,20 +229,34 @@ kunit_stage() {
 		 --make_options="CC=ccache ${cross}gcc" --make_options="HOSTCC=ccache gcc")
 	for a in "$@"; do
 		case $a in
-		--filter=*|--filter_action=*|--timeout=*|--kernel_args=*) eopts+=("$a") ;;
+		--expected=*) mode=check expected=${a#--expected=} ;;
+		--bench) mode=bench ;;
+		--filter_action=*|--timeout=*|--kernel_args=*) eopts+=("$a") ;;
 		--jobs=*) bopts=("$a") ;;
 		*) common+=("$a") ;;
 		esac
 	done
+	[ -n "$mode" ] || die "kunit_stage: give --expected=FILE or --bench"
+	[ "$mode" = bench ] || [ -f "$expected" ] ||
+		die "no expected results $(relpath "$expected"): write it (ci/kunit-expected --print)"
 	mapfile -t files < <(kunit_configs "$arch")
 	[ ${#files[@]} -gt 0 ] || die "no kunit/*.kunitconfig for $arch in $KUNITCONFIGS"
 	for f in "${files[@]}"; do
 		grep -qE '^#[[:space:]]*suites:[[:space:]]*[^[:space:]]' "$f" ||
 			die "$(relpath "$f") has no '# suites: GLOB' line"
+	done
+	for f in "${files[@]}"; do
+		miss=$(kconfig_missing "$src" "$f" | sed 's/^/CONFIG_/' | paste -sd' ' -)
+		if [ -n "$miss" ]; then
+			log "kunit-$arch: left out $(relpath "$f"): the tree defines no $miss (its patch is not in the series yet?)"
+			left+=("$(basename "$f" .kunitconfig)")
+			continue
+		fi
 		kcs+=(--kunitconfig="$f")
 	done
+	[ ${#kcs[@]} -gt 0 ] || die "every kunitconfig for $arch was left out (above)"
 	log "kunit-$arch: $(git -C "$src" log -1 --format='%h %s')"
-	log "kunit-$arch: one build of ${#files[@]} kunitconfig(s) in $(relpath "$bdir")"
+	log "kunit-$arch: one build of ${#kcs[@]} kunitconfig(s) in $(relpath "$bdir")"
 	mkdir -p "$bdir/runs"
 	rm -f "$bdir"/runs/*
 	python3 "$src/tools/testing/kunit/kunit.py" build "${common[@]}" "${kcs[@]}" \
@@ -203,22 +264,45 @@ kunit_stage() {
 		tail -n 40 "$bdir/runs/build.out" >&2
 		die "kunit.py build failed for $arch: see $(relpath "$bdir")/runs/build.out"
 	}
-	for f in "${files[@]}"; do
+	for f in "${kcs[@]}"; do
+		f=${f#--kunitconfig=}
 		name=$(basename "$f" .kunitconfig)
 		glob=$(sed -n 's/^#[[:space:]]*suites:[[:space:]]*//p' "$f" | head -n1)
-		log "kunit-$arch: $name (suites $glob)"
-		rm -f "$bdir/test.log"
-		rc=0
-		python3 "$src/tools/testing/kunit/kunit.py" exec "${common[@]}" "${kcs[@]}" \
-			"${eopts[@]}" "$glob" 2>&1 | tee "$bdir/runs/$name.out" || rc=$?
-		[ -f "$bdir/test.log" ] && mv "$bdir/test.log" "$bdir/runs/$name.log"
-		read -r p fl s c < <(kunit_counts "$bdir/runs/$name.out")
-		tp=$((tp + p)) tf=$((tf + fl + c)) ts=$((ts + s)) runs=$((runs + 1))
-		[ -s "$bdir/runs/$name.log" ] && ! scan_kernel_log "$bdir/runs/$name.log" && splat=1
-		[ "$rc" = 0 ] && [ "$p" -gt 0 ] || failed+=("$name")
+		slow=$(grep -E '^#[[:space:]]*slow:' "$f" | head -n1 || true)
+		for pass in normal slow; do
+			[ "$pass:$mode" != normal:bench ] || continue
+			[ "$pass" = normal ] || [ -n "$slow" ] || continue
+			local popts=(--filter="speed>slow") tag=$name
+			if [ "$pass" = slow ]; then
+				popts=(--filter="speed<=slow") tag=$name.slow
+				[ "$mode" = bench ] || for a in $(sed 's/^#[[:space:]]*slow:[[:space:]]*//' <<<"$slow"); do
+					popts+=(--kernel_args="$a")
+				done
+			fi
+			log "kunit-$arch: $name, $pass cases (suites $glob${popts[1]:+, ${popts[*]:1}})"
+			rm -f "$bdir/test.log"
+			rc=0
+			python3 "$src/tools/testing/kunit/kunit.py" exec "${common[@]}" "${kcs[@]}" \
+				"${eopts[@]}" "${popts[@]}" --json="$bdir/runs/$tag.json" "$glob" 2>&1 |
+				tee "$bdir/runs/$tag.out" || rc=$?
+			[ -f "$bdir/test.log" ] && mv "$bdir/test.log" "$bdir/runs/$tag.log"
+			read -r p fl s c < <(kunit_counts "$bdir/runs/$tag.out")
+			tp=$((tp + p)) tf=$((tf + fl + c)) ts=$((ts + s)) runs=$((runs + 1))
+			[ -s "$bdir/runs/$tag.log" ] && ! scan_kernel_log "$bdir/runs/$tag.log" && splat=1
+			[ -s "$bdir/runs/$tag.json" ] && jsons+=("$bdir/runs/$tag.json")
+			[ "$rc" = 0 ] || [ "$mode" = check ] || failed+=("$tag")
+			[ -s "$bdir/runs/$tag.json" ] || failed+=("$tag (no results)")
+		done
 	done
-	echo "summary: $tp tests passed, $tf failed, $ts skipped (${arch/#um/uml}, $runs runs, 1 build)"
-	[ ${#failed[@]} = 0 ] || die "kunit.py failed or passed no test for: ${failed[*]} (see $(relpath "$bdir")/runs/NAME.out and NAME.log)"
+	local expect_ok=1 expect_note=
+	if [ "$mode" = check ]; then
+		/usr/bin/python3 "$TOP/ci/kunit-expected" "$expected" "${jsons[@]}" | tee "$bdir/runs/expected.out" ||
+			expect_ok=0
+		expect_note="; $(sed -n 's/^kunit-expected: .*: \([0-9]*\) differ$/\1/p' "$bdir/runs/expected.out") differ from $(relpath "$expected")"
+	fi
+	echo "summary: $tp tests passed, $tf failed, $ts skipped (${arch/#um/uml}, $runs runs, 1 build)$expect_note${left[*]:+; left out: ${left[*]}}"
+	[ ${#failed[@]} = 0 ] || die "kunit.py failed or gave no results for: ${failed[*]} (see $(relpath "$bdir")/runs/NAME.out and NAME.log)"
+	[ "$expect_ok" = 1 ] || die "the results differ from $(relpath "$expected") (above)"
 	[ "$splat" = 0 ] || die "tests passed but a kernel log has splats (above); full logs: $(relpath "$bdir")/runs/*.log"
 }
 
@@ -243,6 +327,47 @@ series_git_env() {
 # Print a path relative to the repository top when it is inside it.
 relpath() {
 	case $1 in "$TOP"/*) printf '%s\n' "${1#"$TOP"/}" ;; *) printf '%s\n' "$1" ;; esac
+}
+
+# ---- LAVA (ci/stage-board-jobs, ci/lava-local) ----
+# A job id for lava-run unique to this run (concurrent runs on one host do
+# not share /var/lib/lava/dispatcher/tmp/ID).
+lava_job_id() {
+	printf '%s%05d\n' "$(date +%s)" "$(($$ % 100000))"
+}
+
+# Remove lava-run's work directory of job ID, and only that one.
+lava_job_cleanup() {
+	[[ $1 =~ ^[0-9]+$ ]] || die "lava_job_cleanup: bad job id '$1'"
+	rm -rf "/var/lib/lava/dispatcher/tmp/$1"
+}
+
+# The amd64 kernel libguestfs boots its appliance with (LAVA's qemu deploy,
+# ci/lava-local): Debian's linux-image for this host's release, downloaded
+# with a private apt configuration and unpacked under build/supermin, not
+# installed. Exports SUPERMIN_KERNEL, SUPERMIN_MODULES and
+# SUPERMIN_KERNEL_VERSION, which libguestfs' supermin reads.
+supermin_kernel() {
+	local dir=$BUILD/supermin codename pkg ver deb apt_opts k
+	if [ ! -f "$dir/ready" ]; then
+		codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+		[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release: which Debian release is this?"
+		base_versions linux-image-amd64 "$codename" >/dev/null
+		base_apt_opts "$BUILD/apt-base/$codename" "$codename"
+		pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-amd64 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
+		[ -n "$pkg" ] || die "cannot tell which kernel package linux-image-amd64 of $codename is"
+		ver=$(apt-cache "${apt_opts[@]}" madison "$pkg" | awk -F' *[|] *' 'NR == 1 { print $2 }')
+		deb=$(fetch_deb "$BUILD/debs" "$pkg" "$ver" "$codename" amd64)
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		dpkg-deb -x "$deb" "$dir" || die "cannot unpack $(relpath "$deb")"
+		touch "$dir/ready"
+	fi
+	k=$(find "$dir/boot" -name 'vmlinuz-*' | head -n1)
+	[ -n "$k" ] || die "no vmlinuz in $(relpath "$dir"): remove it and retry"
+	export SUPERMIN_KERNEL=$k SUPERMIN_KERNEL_VERSION=${k##*/vmlinuz-}
+	export SUPERMIN_MODULES=$dir/lib/modules/$SUPERMIN_KERNEL_VERSION
 }
 
 # ---- arm64 busybox initramfs (ci/stage-qemu, ci/lava-local) ----
@@ -319,17 +444,18 @@ base_versions() {
 	apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F' *[|] *' '{ print $2 }'
 }
 
-# fetch_base_deb PKG VERSION SUITE [SHA256]: print the path of PKG_VERSION's
-# .deb in build/base, downloading it from SUITE unless a copy is there; with
+# fetch_deb DIR PKG VERSION SUITE ARCH [SHA256]: print the path of the .deb
+# of PKG VERSION (architecture ARCH) in DIR, downloading it from SUITE
+# (private apt configuration, base_apt_opts) unless a copy is there; with
 # SHA256, a file whose hash differs is refused (and removed). apt checks the
 # download against the suite's signed index either way.
-fetch_base_deb() {
-	local pkg=$1 ver=$2 suite=$3 sha=${4:-} dir=$BUILD/base apt_opts deb have
-	deb=$dir/${pkg}_${ver/#*:/}_all.deb
+fetch_deb() {
+	local dir=$1 pkg=$2 ver=$3 suite=$4 arch=$5 sha=${6:-} apt_opts deb have
+	deb=$dir/${pkg}_${ver/#*:/}_$arch.deb
 	if [ ! -f "$deb" ]; then
 		base_apt_opts "$BUILD/apt-base/$suite" "$suite"
 		mkdir -p "$dir"
-		log "base: downloading $pkg $ver from $suite"
+		log "downloading $pkg $ver ($arch) from $suite"
 		(cd "$dir" && apt-get "${apt_opts[@]}" download -q=2 "$pkg=$ver" >&2) ||
 			die "cannot download $pkg=$ver from $suite ($BASE_MIRROR)"
 		[ -f "$deb" ] || die "apt-get download of $pkg=$ver wrote no $(relpath "$deb")"
@@ -338,10 +464,16 @@ fetch_base_deb() {
 		have=$(sha256sum "$deb" | cut -d' ' -f1)
 		if [ "$have" != "$sha" ]; then
 			rm -f "$deb"
-			die "$pkg $ver: sha256 $have does not match the pinned $sha (ci/base.conf): stopping; the file was removed"
+			die "$pkg $ver: sha256 $have does not match the pinned $sha: stopping; the file was removed"
 		fi
 	fi
 	printf '%s\n' "$deb"
+}
+
+# fetch_base_deb PKG VERSION SUITE [SHA256]: fetch_deb of a linux-source
+# package (architecture all) into build/base.
+fetch_base_deb() {
+	fetch_deb "$BUILD/base" "$1" "$2" "$3" all "${4:-}"
 }
 
 # The Debian version the base commit of $KTREE was made from (its subject).

@@ -5,9 +5,13 @@
   render.py OUT TEMPLATE...     concatenate the templates less their comment
                                 lines, replace every
                                 @NAME@ by the environment variable NAME
-                                (an unset one is an error), write OUT
+                                (an unset one is an error), write OUT;
+                                JOB_MINUTES=auto: the sum of the actions'
+                                timeouts plus JOB_MARGIN_MINUTES (10)
   render.py --validate JOB...   validate each job with LAVA's own schema
-                                (lava_common.schemas.validate, strict)
+                                (lava_common.schemas.validate, strict), and
+                                check that its timeout is at least the sum
+                                of its actions' timeouts
 """
 import os
 import re
@@ -33,6 +37,23 @@ def context():
             "    - -smp 2\n")
 
 
+def minutes(timeout):
+    """A LAVA timeout ({'minutes': N} or seconds/hours) in minutes."""
+    t = timeout or {}
+    return t.get("hours", 0) * 60 + t.get("minutes", 0) + -(-t.get("seconds", 0) // 60)
+
+
+def actions_minutes(job):
+    """The sum of the actions' timeouts (the default action timeout for an
+    action that sets none)."""
+    default = minutes(job.get("timeouts", {}).get("action"))
+    total = 0
+    for action in job.get("actions", []):
+        _, data = next(iter(action.items()))
+        total += minutes(data.get("timeout")) if "timeout" in data else default
+    return total
+
+
 def render(out, templates):
     # Full-line comments of the templates describe the templates: drop them.
     text = "".join(line for t in templates
@@ -45,11 +66,19 @@ def render(out, templates):
     missing = sorted({m for m in PLACEHOLDER.findall(text) if m not in env})
     if missing:
         sys.exit(f"render.py: no value for {', '.join('@%s@' % m for m in missing)}")
-    text = PLACEHOLDER.sub(lambda m: env[m.group(1)], text)
+    auto = env.get("JOB_MINUTES") == "auto"
+    if auto:
+        env["JOB_MINUTES"] = "0"
+    template = text
+    text = PLACEHOLDER.sub(lambda m: env[m.group(1)], template)
     try:
-        yaml.safe_load(text)
+        job = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         sys.exit(f"render.py: {out} is not valid YAML: {exc}")
+    if auto:
+        margin = int(env.get("JOB_MARGIN_MINUTES", "10"))
+        env["JOB_MINUTES"] = str(actions_minutes(job) + margin)
+        text = PLACEHOLDER.sub(lambda m: env[m.group(1)], template)
     with open(out + ".tmp", "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(out + ".tmp", out)
@@ -84,8 +113,15 @@ def validate(jobs):
             print(f"INVALID {job}: {exc.msg} at {'/'.join(map(str, exc.path))}")
             bad += 1
             continue
+        need, have = actions_minutes(data), minutes(data["timeouts"]["job"])
+        if have < need:
+            print(f"INVALID {job}: job timeout {have} min is less than the sum of "
+                  f"its actions' timeouts, {need} min")
+            bad += 1
+            continue
         steps = "; ".join(describe(a) for a in data["actions"])
-        print(f"valid   {job}: {data['device_type']}: {steps}")
+        print(f"valid   {job}: {data['device_type']}: {steps}; "
+              f"timeout {have} min >= actions {need} min")
     return 1 if bad else 0
 
 
