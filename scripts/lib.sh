@@ -69,6 +69,36 @@ kgit() {
 		-c core.abbrev=12 "$@"
 }
 
+# The paths of the patch files of the series in order (no cover letter);
+# fails naming a file that 'series' lists but patches/ lacks.
+series_files() {
+	local n
+	while read -r n; do
+		[ -f "$PATCHES/$n" ] || die "series lists $n, but patches/$n is missing: run 'make export'"
+		echo "$PATCHES/$n"
+	done < <(series_patches)
+}
+
+# The commit the stages test ($SERIES_REV, default branch series), or fail
+# saying how to make it.
+series_commit() {
+	kgit rev-parse -q --verify "$SERIES_REV^{commit}" ||
+		die "no '$SERIES_REV' in $KTREE: run 'make apply' (scripts/apply) first"
+}
+
+# report_new WHAT OLD NEW: the lines of the sorted file NEW that the sorted
+# file OLD lacks (what a change made worse), shown on stderr under
+# "WHAT: N new:"; prints their count, returns 1 if there are any.
+report_new() {
+	local new
+	new=$(comm -13 "$2" "$3")
+	[ -n "$new" ] || { echo 0; return 0; }
+	log "$1: $(grep -c . <<<"$new") new:"
+	sed 's/^/    /' <<<"$new" >&2
+	grep -c . <<<"$new"
+	return 1
+}
+
 # List the patch files of the series in order (without the cover letter).
 series_patches() {
 	[ -f "$SERIES" ] || return 0
@@ -105,8 +135,7 @@ SERIES_REV=${SERIES_REV:-$SERIES_BRANCH}
 worktree_at() {
 	local dir=$1 rev=$2
 	require_base
-	kgit rev-parse -q --verify "$rev^{commit}" >/dev/null ||
-		die "no '$rev' in $KTREE: run 'make apply' (scripts/apply) first"
+	SERIES_REV=$rev series_commit >/dev/null
 	if [ ! -e "$dir/.git" ]; then
 		kgit worktree prune
 		rm -rf "$dir"
@@ -216,7 +245,7 @@ kconfig_missing() {
 kunit_stage() {
 	local arch=$1 bdir=$2 src f name glob rc=0 splat=0 p fl s c a mode='' expected=''
 	local tp=0 tf=0 ts=0 runs=0 failed=() files=() kcs=() left=() jsons=() miss pass slow
-	local common=() bopts=(--jobs="$JOBS") eopts=(--timeout=1800) cross=
+	local common=() bopts=(--jobs="$JOBS") eopts=(--timeout=1800) cross='' me=kunit-${arch/#um/uml}
 	shift 2
 	src=$(series_worktree)
 	case $arch in
@@ -248,15 +277,15 @@ kunit_stage() {
 	for f in "${files[@]}"; do
 		miss=$(kconfig_missing "$src" "$f" | sed 's/^/CONFIG_/' | paste -sd' ' -)
 		if [ -n "$miss" ]; then
-			log "kunit-$arch: left out $(relpath "$f"): the tree defines no $miss (its patch is not in the series yet?)"
+			log "$me: left out $(relpath "$f"): the tree defines no $miss (its patch is not in the series yet?)"
 			left+=("$(basename "$f" .kunitconfig)")
 			continue
 		fi
 		kcs+=(--kunitconfig="$f")
 	done
 	[ ${#kcs[@]} -gt 0 ] || die "every kunitconfig for $arch was left out (above)"
-	log "kunit-$arch: $(git -C "$src" log -1 --format='%h %s')"
-	log "kunit-$arch: one build of ${#kcs[@]} kunitconfig(s) in $(relpath "$bdir")"
+	log "$me: $(git -C "$src" log -1 --format='%h %s')"
+	log "$me: one build of ${#kcs[@]} kunitconfig(s) in $(relpath "$bdir")"
 	mkdir -p "$bdir/runs"
 	rm -f "$bdir"/runs/*
 	python3 "$src/tools/testing/kunit/kunit.py" build "${common[@]}" "${kcs[@]}" \
@@ -279,7 +308,7 @@ kunit_stage() {
 					popts+=(--kernel_args="$a")
 				done
 			fi
-			log "kunit-$arch: $name, $pass cases (suites $glob${popts[1]:+, ${popts[*]:1}})"
+			log "$me: $name, $pass cases (suites $glob${popts[1]:+, ${popts[*]:1}})"
 			rm -f "$bdir/test.log"
 			rc=0
 			python3 "$src/tools/testing/kunit/kunit.py" exec "${common[@]}" "${kcs[@]}" \
