@@ -235,7 +235,9 @@ kconfig_missing() {
 # file is about, and some DRM suites WARN on purpose. The slow (benchmark)
 # cases run in a boot of their own, with the kernel arguments of the file's
 # line '# slow: ARGS', which make them small (module parameters of the
-# suite, e.g. 'scatterlist_kunit.bench_pages=512'). A file naming a
+# suite, e.g. 'drm_gem_shmem_sparse_bench.size_mb=4'); on arm64 (QEMU,
+# debug options) a file without that line has its slow cases left out, as
+# full size they outlast the stage: UML runs them. A file naming a
 # CONFIG_ symbol the tree does not define (a suite whose patch is not in the
 # tested series yet) is left out, and said so.
 #
@@ -306,6 +308,14 @@ kunit_stage() {
 		slow=$(grep -E '^#[[:space:]]*slow:' "$f" | head -n1 || true)
 		for pass in normal slow; do
 			[ "$pass:$mode" != normal:bench ] || continue
+			# Under QEMU with the debug options, a benchmark at
+			# full size can take longer than the stage: without
+			# a '# slow:' line to make them small, slow cases
+			# run in the UML stage only.
+			if [ "$pass:$mode" = slow:check ] && [ "$arch" != um ] && [ -z "$slow" ]; then
+				log "$me: $name: slow cases left out (no '# slow:' line to make them small; they run on UML)"
+				continue
+			fi
 			local popts=(--filter="speed>slow") tag=$name
 			if [ "$pass" = slow ]; then
 				popts=(--filter="speed<=slow") tag=$name.slow
