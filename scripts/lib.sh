@@ -515,6 +515,13 @@ fetch_deb() {
 	deb=$dir/${pkg}_${ver/#*:/}_$arch.deb
 	if [ ! -f "$deb" ]; then
 		base_apt_opts "$BUILD/apt-base/$suite" "$suite"
+		# A fresh clone has no lists for SUITE yet (base_versions
+		# updates only the base's suite).
+		if ! compgen -G "$BUILD/apt-base/$suite/lists/*_Packages*" >/dev/null; then
+			apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 ||
+				apt-get "${apt_opts[@]}" update -qq >&2 ||
+				die "apt-get update of suite $suite from $BASE_MIRROR failed (output above)"
+		fi
 		mkdir -p "$dir"
 		log "downloading $pkg $ver ($arch) from $suite"
 		(cd "$dir" && apt-get "${apt_opts[@]}" download -q=2 "$pkg=$ver" >&2) ||
