@@ -112,7 +112,7 @@ series_patches() {
 }
 
 require_base() {
-	[ -d "$KTREE/.git" ] && kgit rev-parse -q --verify "$BASE_TAG" >/dev/null ||
+	[ -e "$KTREE/.git" ] && kgit rev-parse -q --verify "$BASE_TAG" >/dev/null ||
 		die "no base tree in $KTREE: run 'make prepare' (scripts/prepare) first"
 }
 
@@ -306,24 +306,30 @@ kunit_stage() {
 		name=$(basename "$f" .kunitconfig)
 		glob=$(sed -n 's/^#[[:space:]]*suites:[[:space:]]*//p' "$f" | head -n1)
 		slow=$(grep -E '^#[[:space:]]*slow:' "$f" | head -n1 || true)
-		for pass in normal slow; do
-			[ "$pass:$mode" != normal:bench ] || continue
-			# Under QEMU with the debug options, a benchmark at
-			# full size can take longer than the stage: without
-			# a '# slow:' line to make them small, slow cases
-			# run in the UML stage only.
-			if [ "$pass:$mode" = slow:check ] && [ "$arch" != um ] && [ -z "$slow" ]; then
-				log "$me: $name: slow cases left out (no '# slow:' line to make them small; they run on UML)"
-				continue
-			fi
+		# One boot per file: in check mode the normal and the slow
+		# cases together, the slow ones made small by the kernel
+		# arguments of the '# slow:' line (module parameters that
+		# only the slow cases read). Under QEMU with the debug
+		# options, a benchmark at full size can take longer than the
+		# stage: without a '# slow:' line, a file's slow cases are
+		# left out there. In bench mode, only the slow cases.
+		local passes=all
+		if [ "$mode" = bench ]; then
+			passes=slow
+		elif [ "$arch" != um ] && [ -z "$slow" ]; then
+			passes=normal
+			log "$me: $name: slow cases left out (no '# slow:' line to make them small; 'make bench' runs them full size)"
+		fi
+		for pass in $passes; do
 			local popts=(--filter="speed>slow") tag=$name
-			if [ "$pass" = slow ]; then
-				popts=(--filter="speed<=slow") tag=$name.slow
+			if [ "$pass" != normal ]; then
+				popts=()
+				[ "$pass" = all ] || popts=(--filter="speed<=slow") tag=$name.slow
 				[ "$mode" = bench ] || for a in $(sed 's/^#[[:space:]]*slow:[[:space:]]*//' <<<"$slow"); do
 					popts+=(--kernel_args="$a")
 				done
 			fi
-			log "$me: $name, $pass cases (suites $glob${popts[1]:+, ${popts[*]:1}})"
+			log "$me: $name, $pass cases (suites $glob${popts[0]:+, ${popts[*]}})"
 			rm -f "$bdir/test.log"
 			rc=0
 			if [ "$arch:$mode" = um:bench ]; then
