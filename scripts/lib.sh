@@ -239,7 +239,9 @@ kconfig_missing() {
 # debug options) a file without that line has its slow cases left out, as
 # full size they outlast the stage: UML runs them. A file naming a
 # CONFIG_ symbol the tree does not define (a suite whose patch is not in the
-# tested series yet) is left out, and said so.
+# tested series yet) is left out, and said so. Callers: ci/stage-kunit-uml
+# (check) and scripts/bench (--bench, UML and arm64); the arm64 check runs
+# the suites as modules of the arm64 debug tree (ci/stage-kunit-arm64).
 #
 #   kunit_stage ARCH BUILD_DIR --expected=FILE [kunit.py options]
 #       every case normal and slow (small); the results (kunit.py --json)
@@ -437,7 +439,66 @@ supermin_kernel() {
 	export SUPERMIN_MODULES=$dir/lib/modules/$SUPERMIN_KERNEL_VERSION
 }
 
-# ---- arm64 busybox initramfs (ci/stage-qemu, ci/lava-local) ----
+# ---- the arm64 debug tree (ci/stage-bisect, ci/stage-kunit-arm64) ----
+# One arm64 kernel tree serves two stages: ci/stage-bisect builds it whole
+# (W=1, modpost) at the base and again at every prefix, and
+# ci/stage-kunit-arm64 boots it at the tip under QEMU with the series' test
+# modules. Its configuration is that of a kernel to boot (arm64_frag), so
+# that the check compiles one arm64 kernel, not two.
+ARM64_SRC=$BUILD/bisect/src
+ARM64_OUT=$BUILD/bisect/arm64-kunit
+
+# arm64_frag SRC: the configuration of the arm64 debug tree for the source
+# tree SRC: kunit.py's arm64 QEMU options (PL011 console),
+# configs/kunit-arm64.config, configs/debug.config, configs/qemu-arm64.config
+# (modules, initramfs, virtio console, swap on zram, kmemleak), then every
+# test and benchmark option (CONFIG_*_TEST, CONFIG_*_BENCH) of the arm64
+# kunitconfigs as a module, those the tree defines (a suite whose patch is
+# not applied yet is left out). Later lines win.
+arm64_frag() {
+	local src=$1 f sym
+	grep -o "CONFIG_[A-Za-z0-9_]*=[^'\" ]*" "$src/tools/testing/kunit/qemu_configs/arm64.py"
+	cat "$CONFIGS/kunit-arm64.config" "$CONFIGS/debug.config" "$CONFIGS/qemu-arm64.config"
+	while read -r f; do
+		for sym in $(sed -n 's/^CONFIG_\([A-Za-z0-9_]*_\(TEST\|BENCH\)\)=y$/\1/p' "$f"); do
+			[ -n "$(kconfig_missing "$src" <(echo "CONFIG_$sym=y"))" ] || echo "CONFIG_$sym=m"
+		done
+	done < <(kunit_configs arm64)
+}
+
+# arm64_make SRC OUT ARGS...: make in the arm64 debug tree OUT of SRC, with
+# the flags of every build of it (W=1, as ci/stage-bisect builds it: other
+# flags would compile every object again).
+arm64_make() {
+	local src=$1 out=$2
+	shift 2
+	CROSS_COMPILE=aarch64-linux-gnu- KTREE=$src kmake ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu- O="$out" W=1 KERNELDOC=/dev/null "$@"
+}
+
+# arm64_configure SRC OUT: write OUT/.config from arm64_frag SRC (make
+# olddefconfig). Fails when an option of configs/qemu-arm64.config or a test
+# option did not survive olddefconfig (a dependency missing), or when
+# configs/qemu-arm64.config names a symbol SRC does not define.
+arm64_configure() {
+	local src=$1 out=$2 sym val miss
+	mkdir -p "$out"
+	arm64_frag "$src" >"$out/.config.frag"
+	cp "$out/.config.frag" "$out/.config"
+	arm64_make "$src" "$out" olddefconfig >"$out/olddefconfig.log" 2>&1 || {
+		cat "$out/olddefconfig.log" >&2
+		die "arm64 tree: make olddefconfig failed"
+	}
+	miss=$(kconfig_missing "$src" "$CONFIGS/qemu-arm64.config" | paste -sd' ' -)
+	[ -z "$miss" ] || die "configs/qemu-arm64.config: symbols not in this tree: $miss"
+	while IFS='=' read -r sym val; do
+		grep -qxF "$sym=$val" "$out/.config" ||
+			die "arm64 tree: $sym=$val did not survive olddefconfig (dependencies?)"
+	done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=' "$CONFIGS/qemu-arm64.config";
+		grep -E '^CONFIG_[A-Za-z0-9_]+_(TEST|BENCH)=m$' "$out/.config.frag")
+}
+
+# ---- arm64 busybox initramfs (ci/stage-kunit-arm64, ci/lava-local) ----
 # Debian's arm64 busybox-static package, fetched into build/debs by
 # scripts/deps: print its path, or fail saying so.
 busybox_deb() {

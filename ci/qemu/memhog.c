@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memhog: memory pressure for the QEMU boot test (ci/qemu/init), held while
+ * memhog: memory pressure for the arm64 KUnit stage (ci/qemu/init), held while
  * the series' KUnit test modules run, so that reclaim meets the objects
  * their tests hold.
  *
@@ -14,7 +14,7 @@
  * keep the OOM killer away) and takes one again when there is room. Stops
  * on SIGTERM or SIGINT and prints one line: the most it held, how often it
  * backed off, the lowest MemAvailable seen. Exits 1 if it never held half
- * of PERCENT of MemTotal. Built static for the guest by ci/stage-qemu.
+ * of PERCENT of MemTotal. Built static for the guest by ci/stage-kunit-arm64.
  */
 #include <signal.h>
 #include <stdio.h>
