@@ -232,12 +232,10 @@ kconfig_missing() {
 # all those files together (so the suites share one build), then booted
 # once per file with the suites the file names in a line '# suites: GLOB'
 # (kunit.py's filter_glob): a test option may build more suites than the
-# file is about, and some DRM suites WARN on purpose. The slow (benchmark)
-# cases run in a boot of their own, with the kernel arguments of the file's
-# line '# slow: ARGS', which make them small (module parameters of the
-# suite, e.g. 'drm_gem_shmem_sparse_bench.size_mb=4'); on arm64 (QEMU,
-# debug options) a file without that line has its slow cases left out, as
-# full size they outlast the stage: UML runs them. A file naming a
+# file is about, and some DRM suites WARN on purpose. In check mode the
+# slow (benchmark) cases run in the same boot, with the kernel arguments of
+# the file's line '# slow: ARGS', which make them small (module parameters
+# of the suite, e.g. 'drm_gem_shmem_sparse_bench.size_mb=4'). A file naming a
 # CONFIG_ symbol the tree does not define (a suite whose patch is not in the
 # tested series yet) is left out, and said so. Callers: ci/stage-kunit-uml
 # (check) and scripts/bench (--bench, UML and arm64); the arm64 check runs
@@ -308,60 +306,48 @@ kunit_stage() {
 		name=$(basename "$f" .kunitconfig)
 		glob=$(sed -n 's/^#[[:space:]]*suites:[[:space:]]*//p' "$f" | head -n1)
 		slow=$(grep -E '^#[[:space:]]*slow:' "$f" | head -n1 || true)
-		# One boot per file: in check mode the normal and the slow
-		# cases together, the slow ones made small by the kernel
-		# arguments of the '# slow:' line (module parameters that
-		# only the slow cases read). Under QEMU with the debug
-		# options, a benchmark at full size can take longer than the
-		# stage: without a '# slow:' line, a file's slow cases are
-		# left out there. In bench mode, only the slow cases.
-		local passes=all
+		# One boot per file: in check mode every case, the slow ones
+		# made small by the kernel arguments of the '# slow:' line
+		# (module parameters that only the slow cases read); in bench
+		# mode only the slow cases, full size.
+		local pass=all tag=$name popts=()
 		if [ "$mode" = bench ]; then
-			passes=slow
-		elif [ "$arch" != um ] && [ -z "$slow" ]; then
-			passes=normal
-			log "$me: $name: slow cases left out (no '# slow:' line to make them small; 'make bench' runs them full size)"
+			pass=slow tag=$name.slow popts=(--filter="speed<=slow")
+		else
+			for a in $(sed 's/^#[[:space:]]*slow:[[:space:]]*//' <<<"$slow"); do
+				popts+=(--kernel_args="$a")
+			done
 		fi
-		for pass in $passes; do
-			local popts=(--filter="speed>slow") tag=$name
-			if [ "$pass" != normal ]; then
-				popts=()
-				[ "$pass" = all ] || popts=(--filter="speed<=slow") tag=$name.slow
-				[ "$mode" = bench ] || for a in $(sed 's/^#[[:space:]]*slow:[[:space:]]*//' <<<"$slow"); do
-					popts+=(--kernel_args="$a")
-				done
-			fi
-			log "$me: $name, $pass cases (suites $glob${popts[0]:+, ${popts[*]}})"
-			rm -f "$bdir/test.log"
-			rc=0
-			if [ "$arch:$mode" = um:bench ]; then
-				# kunit.py puts mem=1G after any --kernel_args
-				# and UML keeps the last mem=: a full-size
-				# benchmark (1 GiB objects) needs more, so boot
-				# the UML kernel here and let kunit.py parse.
-				timeout 1800 "$bdir/linux" "kunit.filter_glob=$glob" \
-					"kunit.filter=${popts[0]#--filter=}" kunit.enable=1 \
-					"mem=${KUNIT_UML_BENCH_MEM:-4G}" console=tty \
-					kunit_shutdown=halt </dev/null >"$bdir/test.log" 2>&1 || rc=$?
-				python3 "$src/tools/testing/kunit/kunit.py" parse \
-					--json="$bdir/runs/$tag.json" "$bdir/test.log" \
-					>"$bdir/runs/$tag.out" 2>&1 || rc=$?
-				cat "$bdir/runs/$tag.out"
-			else
-				python3 "$src/tools/testing/kunit/kunit.py" exec "${common[@]}" "${kcs[@]}" \
-					"${eopts[@]}" "${popts[@]}" --json="$bdir/runs/$tag.json" "$glob" 2>&1 |
-					tee "$bdir/runs/$tag.out" || rc=$?
-			fi
-			[ -f "$bdir/test.log" ] && mv "$bdir/test.log" "$bdir/runs/$tag.log"
-			read -r p fl s c < <(kunit_counts "$bdir/runs/$tag.out")
-			tp=$((tp + p)) tf=$((tf + fl + c)) ts=$((ts + s)) runs=$((runs + 1))
-			[ -s "$bdir/runs/$tag.log" ] && ! scan_kernel_log "$bdir/runs/$tag.log" && splat=1
-			[ -s "$bdir/runs/$tag.json" ] && jsons+=("$bdir/runs/$tag.json")
-			# A suite without slow cases has no results in the slow
-			# pass; in check mode the expected list judges.
-			[ "$rc" = 0 ] || [ "$mode" = check ] || [ $((p + fl + s + c)) = 0 ] || failed+=("$tag")
-			[ -s "$bdir/runs/$tag.json" ] || [ "$pass" = slow ] || failed+=("$tag (no results)")
-		done
+		log "$me: $name, $pass cases (suites $glob${popts[0]:+, ${popts[*]}})"
+		rm -f "$bdir/test.log"
+		rc=0
+		if [ "$arch:$mode" = um:bench ]; then
+			# kunit.py puts mem=1G after any --kernel_args
+			# and UML keeps the last mem=: a full-size
+			# benchmark (1 GiB objects) needs more, so boot
+			# the UML kernel here and let kunit.py parse.
+			timeout 1800 "$bdir/linux" "kunit.filter_glob=$glob" \
+				"kunit.filter=${popts[0]#--filter=}" kunit.enable=1 \
+				"mem=${KUNIT_UML_BENCH_MEM:-4G}" console=tty \
+				kunit_shutdown=halt </dev/null >"$bdir/test.log" 2>&1 || rc=$?
+			python3 "$src/tools/testing/kunit/kunit.py" parse \
+				--json="$bdir/runs/$tag.json" "$bdir/test.log" \
+				>"$bdir/runs/$tag.out" 2>&1 || rc=$?
+			cat "$bdir/runs/$tag.out"
+		else
+			python3 "$src/tools/testing/kunit/kunit.py" exec "${common[@]}" "${kcs[@]}" \
+				"${eopts[@]}" "${popts[@]}" --json="$bdir/runs/$tag.json" "$glob" 2>&1 |
+				tee "$bdir/runs/$tag.out" || rc=$?
+		fi
+		[ -f "$bdir/test.log" ] && mv "$bdir/test.log" "$bdir/runs/$tag.log"
+		read -r p fl s c < <(kunit_counts "$bdir/runs/$tag.out")
+		tp=$((tp + p)) tf=$((tf + fl + c)) ts=$((ts + s)) runs=$((runs + 1))
+		[ -s "$bdir/runs/$tag.log" ] && ! scan_kernel_log "$bdir/runs/$tag.log" && splat=1
+		[ -s "$bdir/runs/$tag.json" ] && jsons+=("$bdir/runs/$tag.json")
+		# A suite without slow cases has no results in the slow
+		# pass; in check mode the expected list judges.
+		[ "$rc" = 0 ] || [ "$mode" = check ] || [ $((p + fl + s + c)) = 0 ] || failed+=("$tag")
+		[ -s "$bdir/runs/$tag.json" ] || [ "$pass" = slow ] || failed+=("$tag (no results)")
 	done
 	local expect_ok=1 expect_note=
 	if [ "$mode" = check ]; then
@@ -445,8 +431,8 @@ supermin_kernel() {
 # ci/stage-kunit-arm64 boots it at the tip under QEMU with the series' test
 # modules. Its configuration is that of a kernel to boot (arm64_frag), so
 # that the check compiles one arm64 kernel, not two.
-ARM64_SRC=$BUILD/bisect/src
-ARM64_OUT=$BUILD/bisect/arm64-kunit
+# shellcheck disable=SC2034 # used by the stages that source this file
+ARM64_SRC=$BUILD/bisect/src ARM64_OUT=$BUILD/bisect/arm64-kunit
 
 # arm64_frag SRC: the configuration of the arm64 debug tree for the source
 # tree SRC: kunit.py's arm64 QEMU options (PL011 console),
@@ -480,11 +466,13 @@ arm64_make() {
 # olddefconfig). Fails when an option of configs/qemu-arm64.config or a test
 # option did not survive olddefconfig (a dependency missing), or when
 # configs/qemu-arm64.config names a symbol SRC does not define.
+# OUT/.config.frag, which says the tree is configured, is written last.
 arm64_configure() {
 	local src=$1 out=$2 sym val miss
 	mkdir -p "$out"
-	arm64_frag "$src" >"$out/.config.frag"
-	cp "$out/.config.frag" "$out/.config"
+	rm -f "$out/.config.frag"
+	arm64_frag "$src" >"$out/.config.frag.new"
+	cp "$out/.config.frag.new" "$out/.config"
 	arm64_make "$src" "$out" olddefconfig >"$out/olddefconfig.log" 2>&1 || {
 		cat "$out/olddefconfig.log" >&2
 		die "arm64 tree: make olddefconfig failed"
@@ -495,7 +483,8 @@ arm64_configure() {
 		grep -qxF "$sym=$val" "$out/.config" ||
 			die "arm64 tree: $sym=$val did not survive olddefconfig (dependencies?)"
 	done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=' "$CONFIGS/qemu-arm64.config";
-		grep -E '^CONFIG_[A-Za-z0-9_]+_(TEST|BENCH)=m$' "$out/.config.frag")
+		grep -E '^CONFIG_[A-Za-z0-9_]+_(TEST|BENCH)=m$' "$out/.config.frag.new")
+	mv "$out/.config.frag.new" "$out/.config.frag"
 }
 
 # ---- arm64 busybox initramfs (ci/stage-kunit-arm64, ci/lava-local) ----
