@@ -17,6 +17,10 @@ SERIES=$TOP/series
 # The IGT of the board tier (IGT_VERSION, IGT_DEB_*, IGT_TARBALL_SHA256).
 # shellcheck source=../ci/igt/igt.conf
 . "$TOP/ci/igt/igt.conf"
+# The sparse the bisect stage builds (SPARSE_DEB_VERSION, SPARSE_SUITE,
+# SPARSE_ORIG_SHA256).
+# shellcheck source=../ci/sparse.conf
+. "$TOP/ci/sparse.conf"
 BASE_TAG=base
 BASE_MIRROR=${BASE_MIRROR:-http://deb.debian.org/debian}
 SERIES_BRANCH=series
@@ -539,10 +543,10 @@ require_cmds() {
 # apt options for a private apt state in DIR that reads only the suite SUITE
 # of $BASE_MIRROR: the machine's sources, lists and cache are not touched.
 base_apt_opts() {
-	local dir=$1 suite=$2
+	local dir=$1 suite=$2 kind=${3:-deb}
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
-	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-		"$BASE_MIRROR" "$suite" >"$dir/sources.list"
+	printf '%s [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+		"$kind" "$BASE_MIRROR" "$suite" >"$dir/sources.list"
 	apt_opts=(-o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
 		  -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache"
 		  -o Dir::State::status=/dev/null -o Debug::NoLocking=1
@@ -610,4 +614,41 @@ base_used_version() {
 # ci/base.conf's BASE_COMMIT or with committed patch files need it).
 base_is_pinned() {
 	[ "$(base_used_version)" = "$BASE_VERSION" ]
+}
+
+# sparse_tool KTREE: the path of a sparse that KTREE's
+# scripts/checker-valid.sh accepts for arm64, built from the pinned Debian
+# source package (ci/sparse.conf) under build/tools on first use. Dies when
+# it cannot be fetched, built or accepted: a C=2 build with a checker the
+# kernel refuses checks nothing and says so only in a warning.
+sparse_tool() {
+	local tree=$1 ver=$SPARSE_DEB_VERSION dir apt_opts orig have up
+	up=${ver%-*}
+	dir=$BUILD/tools/sparse-$ver
+	if [ ! -x "$dir/sparse" ]; then
+		base_apt_opts "$BUILD/apt-base/$SPARSE_SUITE-src" "$SPARSE_SUITE" deb-src
+		apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 ||
+			apt-get "${apt_opts[@]}" update -qq >&2 ||
+			die "apt-get update of the $SPARSE_SUITE sources from $BASE_MIRROR failed (output above)"
+		rm -rf "$dir" "$dir.src"
+		mkdir -p "$dir.src"
+		(cd "$dir.src" && apt-get "${apt_opts[@]}" source --download-only -q=2 "sparse=$ver" >&2) ||
+			die "cannot download the source of sparse $ver from $SPARSE_SUITE: update ci/sparse.conf"
+		orig=$dir.src/sparse_$up.orig.tar.gz
+		[ -f "$orig" ] || die "the source of sparse $ver has no $(relpath "$orig")"
+		have=$(sha256sum "$orig" | cut -d' ' -f1)
+		[ "$have" = "$SPARSE_ORIG_SHA256" ] ||
+			die "sparse $ver: $(relpath "$orig") has sha256 $have, not the pinned $SPARSE_ORIG_SHA256"
+		mkdir -p "$dir.src/tree"
+		tar -xzf "$orig" -C "$dir.src/tree" --strip-components=1 ||
+			die "cannot unpack $(relpath "$orig")"
+		make -C "$dir.src/tree" -s -j"$JOBS" sparse >"$dir.src/build.log" 2>&1 ||
+			die "building sparse $ver failed: see $(relpath "$dir.src")/build.log"
+		mkdir -p "$dir"
+		cp "$dir.src/tree/sparse" "$dir/sparse"
+		rm -rf "$dir.src/tree"
+	fi
+	[ "$(cd "$tree" && sh scripts/checker-valid.sh "$dir/sparse" --arch=arm64 -mlittle-endian -m64)" = 1 ] ||
+		die "sparse $ver ($(relpath "$dir")/sparse): $(relpath "$tree")/scripts/checker-valid.sh refuses it"
+	printf '%s\n' "$dir/sparse"
 }
