@@ -554,14 +554,20 @@ base_apt_opts() {
 	[ "$(id -u)" != 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
 }
 
+# apt_update WHAT: 'apt-get update' with the apt_opts set by base_apt_opts,
+# quiet unless it fails (then again, its errors shown); dies naming WHAT.
+apt_update() {
+	apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 ||
+		apt-get "${apt_opts[@]}" update -qq >&2 ||
+		die "apt-get update of $1 from $BASE_MIRROR failed (output above)"
+}
+
 # The versions of package PKG that SUITE offers, newest first (apt updates
 # the private lists in build/apt-base/SUITE first).
 base_versions() {
 	local pkg=$1 suite=$2 apt_opts
 	base_apt_opts "$BUILD/apt-base/$suite" "$suite"
-	apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 ||
-		apt-get "${apt_opts[@]}" update -qq >&2 ||
-		die "apt-get update of suite $suite from $BASE_MIRROR failed (output above)"
+	apt_update "suite $suite"
 	apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F' *[|] *' '{ print $2 }'
 }
 
@@ -578,9 +584,7 @@ fetch_deb() {
 		# A fresh clone has no lists for SUITE yet (base_versions
 		# updates only the base's suite).
 		if ! compgen -G "$BUILD/apt-base/$suite/lists/*_Packages*" >/dev/null; then
-			apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 ||
-				apt-get "${apt_opts[@]}" update -qq >&2 ||
-				die "apt-get update of suite $suite from $BASE_MIRROR failed (output above)"
+			apt_update "suite $suite"
 		fi
 		mkdir -p "$dir"
 		log "downloading $pkg $ver ($arch) from $suite"
@@ -627,9 +631,7 @@ sparse_tool() {
 	dir=$BUILD/tools/sparse-$ver
 	if [ ! -x "$dir/sparse" ]; then
 		base_apt_opts "$BUILD/apt-base/$SPARSE_SUITE-src" "$SPARSE_SUITE" deb-src
-		apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 ||
-			apt-get "${apt_opts[@]}" update -qq >&2 ||
-			die "apt-get update of the $SPARSE_SUITE sources from $BASE_MIRROR failed (output above)"
+		apt_update "the $SPARSE_SUITE sources"
 		rm -rf "$dir" "$dir.src"
 		mkdir -p "$dir.src"
 		(cd "$dir.src" && apt-get "${apt_opts[@]}" source --download-only -q=2 "sparse=$ver" >&2) ||
