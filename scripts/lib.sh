@@ -46,6 +46,15 @@ JOBS=${JOBS:-$(nproc)}
 export PATH=/usr/bin:/bin:$PATH
 
 log() { printf '%s\n' "$*" >&2; }
+
+# job_slot: wait until fewer than $JOBS background jobs of this shell run,
+# before starting one more (a job's exit status is not looked at: each
+# records its own).
+job_slot() {
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+		wait -n || true
+	done
+}
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # The stage names of ci/stages, in order, one a line.
