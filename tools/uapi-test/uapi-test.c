@@ -13,6 +13,10 @@
  *             (4 KiB pages listed); a one-op MAP_SPARSE of 100e6 bytes (page
  *             aligned up) on a new VM; a partial unmap; the bad-input table
  *             (each case must fail with EINVAL); fdinfo drm-resident.
+ *             (driver 1.10 or later, else the probe must say it is not
+ *             there) BO_MADVISE: DONTNEED then WILLNEED on a resident BO
+ *             (retained, content kept, fdinfo drm-purgeable), export of a
+ *             DONTNEED BO refused, bad input (EINVAL, ENOENT).
  *   panfrost: heap BO create; MMAP_BO of it refused (EINVAL); madvise
  *             DONTNEED then WILLNEED (retained); fdinfo drm-resident and
  *             drm-purgeable of a regular BO.
@@ -29,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <drm/drm.h>
@@ -44,6 +49,14 @@
  */
 #define PANTHOR_SPARSE_MAJOR 1
 #define PANTHOR_SPARSE_MINOR 9
+
+/*
+ * DRM_IOCTL_PANTHOR_BO_MADVISE is the series' (patch "drm/panthor: Add a
+ * BO_MADVISE ioctl to purge BOs nobody needs"): driver 1.10, a number that
+ * holds until the patch is merged; the probe (handle 0: ENOENT if there,
+ * EINVAL if not) does not depend on it.
+ */
+#define PANTHOR_MADVISE_MINOR 10
 
 #define SPARSE_BYTES 100000000ull	/* 100e6: not a multiple of any page size */
 #define SZ_4K 0x1000ull
@@ -305,6 +318,82 @@ static void test_panthor(int fd, const char *node, int major, int minor)
 	check(!ret, "panthor: VM_DESTROY (ret %d)", ret);
 }
 
+static int panthor_madvise(int fd, __u32 handle, __u32 madv, __u32 pad, __u32 *retained)
+{
+	struct drm_panthor_bo_madvise m = { .handle = handle, .madv = madv, .pad = pad };
+	int ret = xioctl(fd, DRM_IOCTL_PANTHOR_BO_MADVISE, &m);
+
+	if (retained)
+		*retained = m.retained;
+	return ret;
+}
+
+static void test_panthor_madvise(int fd, int minor)
+{
+	struct drm_panthor_bo_create bc = { .size = 0x10000 };
+	struct drm_panthor_bo_mmap_offset mo = { 0 };
+	struct drm_prime_handle ph = { .flags = DRM_CLOEXEC };
+	__u32 retained = ~0u;
+	long long purgeable;
+	unsigned char *p;
+	int ret, probe;
+	size_t i, bad;
+
+	probe = panthor_madvise(fd, 0, DRM_PANTHOR_BO_MADV_WILLNEED, 0, NULL);
+	if (minor < PANTHOR_MADVISE_MINOR) {
+		check(probe == -EINVAL,
+		      "panthor: driver 1.%d has no BO_MADVISE, and the probe says so (%d)",
+		      minor, probe);
+		return;
+	}
+	check(probe == -ENOENT, "panthor: BO_MADVISE probe with handle 0: ENOENT (%d)", probe);
+
+	ret = xioctl(fd, DRM_IOCTL_PANTHOR_BO_CREATE, &bc);
+	if (!check(!ret, "panthor: BO_CREATE 64 KiB for madvise (ret %d)", ret))
+		return;
+	mo.handle = bc.handle;
+	ret = xioctl(fd, DRM_IOCTL_PANTHOR_BO_MMAP_OFFSET, &mo);
+	p = ret ? MAP_FAILED : mmap(NULL, bc.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+				    mo.offset);
+	if (!check(p != MAP_FAILED, "panthor: mmap of the BO (ret %d)", ret)) {
+		gem_close(fd, bc.handle);
+		return;
+	}
+	for (i = 0; i < bc.size; i++)
+		p[i] = (unsigned char)(i * 7);
+
+	ret = panthor_madvise(fd, bc.handle, DRM_PANTHOR_BO_MADV_DONTNEED, 0, &retained);
+	check(!ret && retained == 1, "panthor: BO_MADVISE DONTNEED (ret %d, retained %u)",
+	      ret, retained);
+	purgeable = fdinfo_bytes(fd, "drm-purgeable");
+	check(purgeable >= (long long)bc.size,
+	      "panthor: fdinfo drm-purgeable counts the DONTNEED BO (%lld bytes)", purgeable);
+	ph.handle = bc.handle;
+	ret = xioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph);
+	check(ret == -EINVAL, "panthor: export of a DONTNEED BO: EINVAL (%d)", ret);
+	if (!ret)
+		close(ph.fd);
+
+	ret = panthor_madvise(fd, bc.handle, DRM_PANTHOR_BO_MADV_WILLNEED, 0, &retained);
+	/* Nothing purges a BO this program keeps resident, but memory pressure. */
+	check(!ret, "panthor: BO_MADVISE WILLNEED (ret %d, retained %u)", ret, retained);
+	if (retained == 1) {
+		for (bad = 0, i = 0; i < bc.size; i++)
+			bad += p[i] != (unsigned char)(i * 7);
+		check(!bad, "panthor: a retained BO kept its content (%zu bytes differ)", bad);
+	}
+
+	ret = panthor_madvise(fd, bc.handle, 2, 0, NULL);
+	check(ret == -EINVAL, "panthor: bad input: BO_MADVISE advice 2: EINVAL (%d)", ret);
+	ret = panthor_madvise(fd, bc.handle, DRM_PANTHOR_BO_MADV_WILLNEED, 1, NULL);
+	check(ret == -EINVAL, "panthor: bad input: BO_MADVISE pad 1: EINVAL (%d)", ret);
+	ret = panthor_madvise(fd, bc.handle + 1000, DRM_PANTHOR_BO_MADV_DONTNEED, 0, NULL);
+	check(ret == -ENOENT, "panthor: bad input: BO_MADVISE unknown handle: ENOENT (%d)", ret);
+
+	munmap(p, bc.size);
+	gem_close(fd, bc.handle);
+}
+
 /* ---- panfrost ---- */
 
 static void test_panfrost(int fd, const char *node)
@@ -417,6 +506,7 @@ int main(int argc, char **argv)
 			diag("%s: DRM_IOCTL_VERSION: %s", node, strerror(errno));
 		} else if (!strcmp(name, "panthor")) {
 			test_panthor(fd, node, major, minor);
+			test_panthor_madvise(fd, minor);
 			tested++;
 		} else if (!strcmp(name, "panfrost")) {
 			test_panfrost(fd, node);
