@@ -41,7 +41,7 @@ check:
 kunit:
 	scripts/check kunit-uml kunit-arm64
 
-## bench: run the slow KUnit benchmark cases (UML; arm64-only suites on arm64), print bench: lines
+## bench: run the slow KUnit benchmark cases (UML; arm64-only suites on arm64; reclaim again with swap on zram), print bench: lines
 bench:
 	scripts/bench
 
