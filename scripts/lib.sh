@@ -539,6 +539,26 @@ initramfs_pack() {
 		die "cannot write $out"
 }
 
+# qemu_arm64_boot TIMEOUT MEM IMAGE INITRD DIR APPEND: boot IMAGE with
+# INITRD under QEMU (arm64 virt, -cpu max, 2 vCPUs, MEM), the kernel's
+# serial console in DIR/serial.log, the init's virtio console (/dev/hvc0)
+# in DIR/ci.log, both without carriage returns; APPEND is added to the
+# kernel command line. Returns what timeout(1) returned (124: timed out).
+qemu_arm64_boot() {
+	local timeout=$1 mem=$2 image=$3 initrd=$4 dir=$5 append=$6 rc=0
+	rm -f "$dir/ci.log"
+	timeout "$timeout" qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -smp 2 -m "$mem" \
+		-display none -monitor none -serial stdio -no-reboot \
+		-device virtio-serial-device -chardev file,id=ci,path="$dir/ci.log" \
+		-device virtconsole,chardev=ci \
+		-kernel "$image" -initrd "$initrd" \
+		-append "console=ttyAMA0 panic=-1${append:+ $append}" </dev/null |
+		tr -d '\r' >"$dir/serial.log" || rc=$?
+	touch "$dir/ci.log"
+	tr -d '\r' <"$dir/ci.log" >"$dir/ci.log.tmp" && mv "$dir/ci.log.tmp" "$dir/ci.log"
+	return "$rc"
+}
+
 # Fail, naming scripts/deps, unless every command given is installed.
 require_cmds() {
 	local c
