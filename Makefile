@@ -6,7 +6,7 @@
 STAGES := $(shell sed -n 's/^\([a-z][a-z0-9-]*\)[[:space:]].*/\1/p' ci/stages)
 
 .PHONY: all help deps prepare export mbox check kunit bench clean distclean \
-	board-submit board-artifacts $(STAGES)
+	board-submit board-artifacts demo-failures $(STAGES)
 
 ## all: install deps, prepare the base tree, apply the series, run KUnit
 all: kunit
@@ -44,6 +44,10 @@ kunit:
 ## bench: run the slow KUnit benchmark cases (UML; arm64-only suites on arm64; reclaim again with swap on zram), print bench: lines
 bench:
 	scripts/bench
+
+## demo-failures: show that stages fail when they must (injected defects on throwaway branches; ~30 min)
+demo-failures:
+	ci/demo-failures
 
 ## board-artifacts: build what the LAVA jobs deploy (arm64 kernel, DTBs, modules, tests) in build/board-artifacts/
 board-artifacts:

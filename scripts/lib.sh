@@ -326,6 +326,12 @@ kunit_stage() {
 		local pass=all tag=$name popts=()
 		if [ "$mode" = bench ]; then
 			pass=slow tag=$name.slow popts=(--filter="speed<=slow")
+			# scripts/bench --suites: those suites only, in one
+			# boot (every kunitconfig's suites are in the build).
+			if [ -n "${BENCH_SUITES:-}" ]; then
+				[ "$runs" = 0 ] || continue
+				glob=$BENCH_SUITES tag=suites.slow
+			fi
 		else
 			for a in $(sed 's/^#[[:space:]]*slow:[[:space:]]*//' <<<"$slow"); do
 				popts+=(--kernel_args="$a")
@@ -460,9 +466,24 @@ arm64_frag() {
 	cat "$CONFIGS/kunit-arm64.config" "$CONFIGS/debug.config" "$CONFIGS/qemu-arm64.config"
 	while read -r f; do
 		for sym in $(sed -n 's/^CONFIG_\([A-Za-z0-9_]*_\(TEST\|BENCH\)\)=y$/\1/p' "$f"); do
-			[ -n "$(kconfig_missing "$src" <(echo "CONFIG_$sym=y"))" ] || echo "CONFIG_$sym=m"
+			[ -z "$(kconfig_missing "$src" <(echo "CONFIG_$sym=y"))" ] || continue
+			# A bool option (a benchmark built into its driver's
+			# module) cannot be m.
+			if kconfig_is_bool "$src" "$sym"; then
+				echo "CONFIG_$sym=y"
+			else
+				echo "CONFIG_$sym=m"
+			fi
 		done
 	done < <(kunit_configs arm64)
+}
+
+# kconfig_is_bool SRC SYM: true if SRC's Kconfig files declare SYM bool.
+kconfig_is_bool() {
+	local src=$1 sym=$2 decl
+	decl=$(grep -rh -A3 --include='Kconfig*' -E "^[[:space:]]*config[[:space:]]+$sym[[:space:]]*\$" \
+		"$src/drivers" "$src/lib" "$src/mm" "$src/kernel" 2>/dev/null || true)
+	printf '%s\n' "$decl" | sed -n '2,4p' | grep -E '^[[:space:]]*(bool|def_bool)([[:space:]]|$)' >/dev/null
 }
 
 # arm64_make SRC OUT ARGS...: make in the arm64 debug tree OUT of SRC, with
@@ -496,7 +517,7 @@ arm64_configure() {
 		grep -qxF "$sym=$val" "$out/.config" ||
 			die "arm64 tree: $sym=$val did not survive olddefconfig (dependencies?)"
 	done < <(grep -E '^CONFIG_[A-Za-z0-9_]+=' "$CONFIGS/qemu-arm64.config";
-		grep -E '^CONFIG_[A-Za-z0-9_]+_(TEST|BENCH)=m$' "$out/.config.frag.new")
+		grep -E '^CONFIG_[A-Za-z0-9_]+_(TEST|BENCH)=[my]$' "$out/.config.frag.new")
 	mv "$out/.config.frag.new" "$out/.config.frag"
 }
 
