@@ -544,6 +544,13 @@ initramfs_busybox() {
 		'slink /bin/sh busybox 777 0 0'
 }
 
+# gen_init_cpio lines for ci/qemu/init-common.sh, which the QEMU inits
+# (ci/qemu/init, ci/qemu/bench-init) source as /lib/ci/init-common.sh.
+initramfs_init_common() {
+	printf '%s\n' 'dir /lib/ci 755 0 0' \
+		"file /lib/ci/init-common.sh $TOP/ci/qemu/init-common.sh 644 0 0"
+}
+
 # gen_init_cpio lines for the tree ROOT/SUB, installed as /SUB, modes kept.
 initramfs_tree() {
 	(cd "$1" && find "$2" -type d -printf 'dir /%p %m 0 0\n' \
