@@ -481,7 +481,7 @@ arm64_frag() {
 # kconfig_is_bool SRC SYM: true if SRC's Kconfig files declare SYM bool.
 kconfig_is_bool() {
 	local src=$1 sym=$2 decl
-	decl=$(grep -rh -A3 --include='Kconfig*' -E "^[[:space:]]*config[[:space:]]+$sym[[:space:]]*\$" \
+	decl=$(grep -rh -A3 --include='Kconfig*' -E "^[[:space:]]*config[[:space:]]+${sym}[[:space:]]*\$" \
 		"$src/drivers" "$src/lib" "$src/mm" "$src/kernel" 2>/dev/null || true)
 	printf '%s\n' "$decl" | sed -n '2,4p' | grep -E '^[[:space:]]*(bool|def_bool)([[:space:]]|$)' >/dev/null
 }
