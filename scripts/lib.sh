@@ -384,14 +384,69 @@ kunit_stage() {
 	[ "$splat" = 0 ] || die "tests passed but a kernel log has splats (above); full logs: $(relpath "$bdir")/runs/*.log"
 }
 
-# get_maintainer DIR FILE: the addresses get_maintainer.pl of the tree DIR
-# finds for the patch or mail FILE, one a line: MAINTAINERS entries only (no
-# persons from git history), and in a fixed order (get_maintainer.pl orders
-# equal-ranked addresses by Perl's randomised hash order otherwise).
+# get_maintainer DIR FILE [OPTION...]: the addresses get_maintainer.pl of
+# the tree DIR finds for the patch or mail FILE, one a line: MAINTAINERS
+# entries only (no persons from git history), and in a fixed order
+# (get_maintainer.pl orders equal-ranked addresses by Perl's randomised hash
+# order otherwise). OPTIONs go to get_maintainer.pl (e.g. --nol, --nom).
 get_maintainer() {
-	(cd "$1" && HOME=/nonexistent PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 \
+	local dir=$1 file=$2
+	shift 2
+	(cd "$dir" && HOME=/nonexistent PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 \
 		perl scripts/get_maintainer.pl --no-rolestats --no-git \
-		--no-git-fallback --no-fixes "$2")
+		--no-git-fallback --no-fixes "$@" "$file")
+}
+
+# sendable_check FILE...: refuse mail that must not be sent. FILEs are
+# mails or mboxes (a line 'From ADDR DAY MON ...' starts a mail). Prints
+# a line for each address of a From:, To: or Cc: header, or of a From:,
+# Cc: or Signed-off-by: line of a body (git send-email mails those too),
+# that ends in .invalid (a role or placeholder address: no one reads it),
+# and for each mail without a From: or a To: header; returns 1 if it
+# printed any, 0 if every mail can be sent.
+sendable_check() {
+	awk '
+	function addrs(what, v,   a) {
+		while (match(v, /[^<>@ \t,;"()]+@[^<>@ \t,;"()]+/)) {
+			a = substr(v, RSTART, RLENGTH); v = substr(v, RSTART + RLENGTH)
+			sub(/[.]+$/, "", a)
+			if (tolower(a) ~ /[.]invalid$/) why[nwhy++] = what " " a " ends in .invalid"
+		}
+	}
+	function header_done() {
+		if (hname == "from") { from = 1; addrs("From:", hval) }
+		if (hname == "to") { to = 1; addrs("To:", hval) }
+		if (hname == "cc") addrs("Cc:", hval)
+		if (hname == "subject") subj = substr(hval, 2)
+		hname = ""
+	}
+	function mail_done(   i) {
+		if (!mail) return
+		if (!from) why[nwhy++] = "no From: header"
+		if (!to) why[nwhy++] = "no To: header"
+		for (i = 0; i < nwhy; i++) printf "%s: mail %d (%s): %s\n", fname, mail, subj, why[i]
+		bad += nwhy
+	}
+	FNR == 1 || (!inhdr && /^From [^ ]+ +(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z][a-z] /) {
+		header_done()
+		mail_done()
+		mail = (FNR == 1) ? 1 : mail + 1
+		inhdr = 1; from = to = nwhy = 0; subj = "?"; hname = ""; fname = FILENAME
+		if (/^From /) next
+	}
+	inhdr && /^[ \t]/ { l = $0; sub(/^[ \t]+/, "", l); hval = hval " " l; next }
+	inhdr && /^$/ { header_done(); inhdr = 0; next }
+	inhdr {
+		header_done()
+		if (match($0, /^[A-Za-z0-9-]+:/)) {
+			hname = tolower(substr($0, 1, RLENGTH - 1)); hval = substr($0, RLENGTH + 1)
+		}
+		next
+	}
+	tolower($0) ~ /^(from|cc|signed-off-by): / {
+		w = $0; sub(/:.*/, ":", w); addrs("body " w, substr($0, length(w) + 1))
+	}
+	END { header_done(); mail_done(); exit (bad > 0) }' "$@"
 }
 
 # Make git deterministic: ignore the user's and the system's git config and
