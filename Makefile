@@ -5,7 +5,7 @@
 # 'make NAME' runs the stage NAME (scripts/check NAME).
 STAGES := $(shell sed -n 's/^\([a-z][a-z0-9-]*\)[[:space:]].*/\1/p' ci/stages)
 
-.PHONY: all help deps prepare export mbox check kunit bench clean distclean \
+.PHONY: all help deps prepare export mbox sendable check kunit bench clean distclean \
 	board-submit board-artifacts demo-failures $(STAGES)
 
 ## all: install deps, prepare the base tree, apply the series, run KUnit
@@ -29,9 +29,13 @@ prepare:
 export:
 	scripts/export
 
-## mbox: write the series as one threaded mbox, build/series.mbox
+## mbox: write the series as one threaded mbox, build/series.mbox (for b4 am; not sendable)
 mbox:
 	scripts/mbox
+
+## sendable: write the mails for git send-email in build/sendable/ (refused while the series is signed off by its role address)
+sendable:
+	scripts/mbox --send build/sendable
 
 ## check: deps, prepare, apply, then every stage (one line each, logs in build/logs/)
 check:

@@ -21,6 +21,10 @@ SERIES=$TOP/series
 # SPARSE_ORIG_SHA256).
 # shellcheck source=../ci/sparse.conf
 . "$TOP/ci/sparse.conf"
+# The arm64 busybox-static of the QEMU guests (BUSYBOX_DEB_PKG,
+# BUSYBOX_DEB_VERSION, BUSYBOX_DEB_SUITE, BUSYBOX_DEB_SHA256).
+# shellcheck source=../ci/guest.conf
+. "$TOP/ci/guest.conf"
 BASE_TAG=base
 BASE_MIRROR=${BASE_MIRROR:-http://deb.debian.org/debian}
 SERIES_BRANCH=series
@@ -380,14 +384,69 @@ kunit_stage() {
 	[ "$splat" = 0 ] || die "tests passed but a kernel log has splats (above); full logs: $(relpath "$bdir")/runs/*.log"
 }
 
-# get_maintainer DIR FILE: the addresses get_maintainer.pl of the tree DIR
-# finds for the patch or mail FILE, one a line: MAINTAINERS entries only (no
-# persons from git history), and in a fixed order (get_maintainer.pl orders
-# equal-ranked addresses by Perl's randomised hash order otherwise).
+# get_maintainer DIR FILE [OPTION...]: the addresses get_maintainer.pl of
+# the tree DIR finds for the patch or mail FILE, one a line: MAINTAINERS
+# entries only (no persons from git history), and in a fixed order
+# (get_maintainer.pl orders equal-ranked addresses by Perl's randomised hash
+# order otherwise). OPTIONs go to get_maintainer.pl (e.g. --nol, --nom).
 get_maintainer() {
-	(cd "$1" && HOME=/nonexistent PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 \
+	local dir=$1 file=$2
+	shift 2
+	(cd "$dir" && HOME=/nonexistent PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 \
 		perl scripts/get_maintainer.pl --no-rolestats --no-git \
-		--no-git-fallback --no-fixes "$2")
+		--no-git-fallback --no-fixes "$@" "$file")
+}
+
+# sendable_check FILE...: refuse mail that must not be sent. FILEs are
+# mails or mboxes (a line 'From ADDR DAY MON ...' starts a mail). Prints
+# a line for each address of a From:, To: or Cc: header, or of a From:,
+# Cc: or Signed-off-by: line of a body (git send-email mails those too),
+# that ends in .invalid (a role or placeholder address: no one reads it),
+# and for each mail without a From: or a To: header; returns 1 if it
+# printed any, 0 if every mail can be sent.
+sendable_check() {
+	awk '
+	function addrs(what, v,   a) {
+		while (match(v, /[^<>@ \t,;"()]+@[^<>@ \t,;"()]+/)) {
+			a = substr(v, RSTART, RLENGTH); v = substr(v, RSTART + RLENGTH)
+			sub(/[.]+$/, "", a)
+			if (tolower(a) ~ /[.]invalid$/) why[nwhy++] = what " " a " ends in .invalid"
+		}
+	}
+	function header_done() {
+		if (hname == "from") { from = 1; addrs("From:", hval) }
+		if (hname == "to") { to = 1; addrs("To:", hval) }
+		if (hname == "cc") addrs("Cc:", hval)
+		if (hname == "subject") subj = substr(hval, 2)
+		hname = ""
+	}
+	function mail_done(   i) {
+		if (!mail) return
+		if (!from) why[nwhy++] = "no From: header"
+		if (!to) why[nwhy++] = "no To: header"
+		for (i = 0; i < nwhy; i++) printf "%s: mail %d (%s): %s\n", fname, mail, subj, why[i]
+		bad += nwhy
+	}
+	FNR == 1 || (!inhdr && /^From [^ ]+ +(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z][a-z] /) {
+		header_done()
+		mail_done()
+		mail = (FNR == 1) ? 1 : mail + 1
+		inhdr = 1; from = to = nwhy = 0; subj = "?"; hname = ""; fname = FILENAME
+		if (/^From /) next
+	}
+	inhdr && /^[ \t]/ { l = $0; sub(/^[ \t]+/, "", l); hval = hval " " l; next }
+	inhdr && /^$/ { header_done(); inhdr = 0; next }
+	inhdr {
+		header_done()
+		if (match($0, /^[A-Za-z0-9-]+:/)) {
+			hname = tolower(substr($0, 1, RLENGTH - 1)); hval = substr($0, RLENGTH + 1)
+		}
+		next
+	}
+	tolower($0) ~ /^(from|cc|signed-off-by): / {
+		w = $0; sub(/:.*/, ":", w); addrs("body " w, substr($0, length(w) + 1))
+	}
+	END { header_done(); mail_done(); exit (bad > 0) }' "$@"
 }
 
 # Make git deterministic: ignore the user's and the system's git config and
@@ -481,7 +540,7 @@ arm64_frag() {
 # kconfig_is_bool SRC SYM: true if SRC's Kconfig files declare SYM bool.
 kconfig_is_bool() {
 	local src=$1 sym=$2 decl
-	decl=$(grep -rh -A3 --include='Kconfig*' -E "^[[:space:]]*config[[:space:]]+$sym[[:space:]]*\$" \
+	decl=$(grep -rh -A3 --include='Kconfig*' -E "^[[:space:]]*config[[:space:]]+${sym}[[:space:]]*\$" \
 		"$src/drivers" "$src/lib" "$src/mm" "$src/kernel" 2>/dev/null || true)
 	printf '%s\n' "$decl" | sed -n '2,4p' | grep -E '^[[:space:]]*(bool|def_bool)([[:space:]]|$)' >/dev/null
 }
@@ -522,13 +581,13 @@ arm64_configure() {
 }
 
 # ---- arm64 busybox initramfs (ci/stage-kunit-arm64, ci/lava-local) ----
-# Debian's arm64 busybox-static package, fetched into build/debs by
-# scripts/deps: print its path, or fail saying so.
+# Debian's arm64 busybox-static package, the version and sha256 pinned in
+# ci/guest.conf, in build/debs (scripts/deps fetches it; fetched here if it
+# is missing): print its path, or fail saying why.
 busybox_deb() {
-	local deb
-	deb=$(find "$BUILD/debs" -name 'busybox-static_*_arm64.deb' 2>/dev/null | sort | tail -n1)
-	[ -n "$deb" ] || die "no arm64 busybox-static package in $(relpath "$BUILD/debs"): run scripts/deps"
-	printf '%s\n' "$deb"
+	(fetch_deb "$BUILD/debs" "$BUSYBOX_DEB_PKG" "$BUSYBOX_DEB_VERSION" \
+		"$BUSYBOX_DEB_SUITE" arm64 "$BUSYBOX_DEB_SHA256") ||
+		die "no arm64 $BUSYBOX_DEB_PKG $BUSYBOX_DEB_VERSION as pinned in ci/guest.conf (above)"
 }
 
 # gen_init_cpio lines for a busybox initramfs: /dev/console, and /bin/busybox
@@ -609,8 +668,10 @@ require_cmds() {
 
 # apt options for a private apt state in DIR that reads only the suite SUITE
 # of $BASE_MIRROR: the machine's sources, lists and cache are not touched.
+# With ARCH, the packages of that architecture only (e.g. arm64 on an amd64
+# host; the machine's dpkg architectures are not changed).
 base_apt_opts() {
-	local dir=$1 suite=$2 kind=${3:-deb}
+	local dir=$1 suite=$2 kind=${3:-deb} arch=${4:-}
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
 	printf '%s [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
 		"$kind" "$BASE_MIRROR" "$suite" >"$dir/sources.list"
@@ -618,6 +679,7 @@ base_apt_opts() {
 		  -o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache"
 		  -o Dir::State::status=/dev/null -o Debug::NoLocking=1
 		  -o APT::Get::List-Cleanup=0)
+	[ -z "$arch" ] || apt_opts+=(-o APT::Architecture="$arch" -o APT::Architectures::="$arch")
 	[ "$(id -u)" != 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
 }
 
@@ -640,18 +702,35 @@ base_versions() {
 
 # fetch_deb DIR PKG VERSION SUITE ARCH [SHA256]: print the path of the .deb
 # of PKG VERSION (architecture ARCH) in DIR, downloading it from SUITE
-# (private apt configuration, base_apt_opts) unless a copy is there; with
-# SHA256, a file whose hash differs is refused (and removed). apt checks the
-# download against the suite's signed index either way.
+# (private apt configuration, base_apt_opts; build/apt-base/SUITE-ARCH for
+# an architecture not the host's) unless a copy is there; fails, saying
+# so, when SUITE no longer offers that version. With SHA256, a file whose
+# hash differs is refused (and removed). apt checks the download against
+# the suite's signed index either way.
 fetch_deb() {
-	local dir=$1 pkg=$2 ver=$3 suite=$4 arch=$5 sha=${6:-} apt_opts deb have
-	deb=$dir/${pkg}_${ver/#*:/}_$arch.deb
+	local dir=$1 pkg=$2 ver=$3 suite=$4 arch=$5 sha=${6:-} apt_opts deb have adir offered
+	# apt-get download writes an epoch's colon as %3a.
+	deb=$dir/${pkg}_${ver/:/%3a}_$arch.deb
 	if [ ! -f "$deb" ]; then
-		base_apt_opts "$BUILD/apt-base/$suite" "$suite"
+		adir=$BUILD/apt-base/$suite
+		if [ "$arch" = all ] || [ "$arch" = "$(dpkg --print-architecture)" ]; then
+			base_apt_opts "$adir" "$suite"
+		else
+			adir+=-$arch
+			base_apt_opts "$adir" "$suite" deb "$arch"
+		fi
 		# A fresh clone has no lists for SUITE yet (base_versions
 		# updates only the base's suite).
-		if ! compgen -G "$BUILD/apt-base/$suite/lists/*_Packages*" >/dev/null; then
+		if ! compgen -G "$adir/lists/*_Packages*" >/dev/null; then
 			apt_update "suite $suite"
+		fi
+		offered=$(apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F' *[|] *' '{ print $2 }')
+		if ! grep -qxF -- "$ver" <<<"$offered"; then
+			# Lists older than the pin? Update them once.
+			apt_update "suite $suite"
+			offered=$(apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F' *[|] *' '{ print $2 }')
+			grep -qxF -- "$ver" <<<"$offered" ||
+				die "$pkg $ver ($arch) is gone from the archive: $suite ($BASE_MIRROR) offers $(paste -sd' ' - <<<"${offered:-none}"); move the pin to one of these (version and sha256)"
 		fi
 		mkdir -p "$dir"
 		log "downloading $pkg $ver ($arch) from $suite"

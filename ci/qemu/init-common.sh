@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
 # Shared by the /init scripts of the QEMU initramfs images (busybox sh):
 # ci/qemu/init (the kunit-arm64 stage) and ci/qemu/bench-init ('scripts/bench
 # arm64-swap'), which source it from /lib/ci/init-common.sh.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
 # Shared by the scripts that run on the board (LAVA test shell, POSIX sh):
 # source it.
 
