@@ -541,7 +541,7 @@ arm64_frag() {
 kconfig_is_bool() {
 	local src=$1 sym=$2 decl
 	decl=$(grep -rh -A3 --include='Kconfig*' -E "^[[:space:]]*config[[:space:]]+${sym}[[:space:]]*\$" \
-		"$src/drivers" "$src/lib" "$src/mm" "$src/kernel" 2>/dev/null || true)
+		"$src" 2>/dev/null || true)
 	printf '%s\n' "$decl" | sed -n '2,4p' | grep -E '^[[:space:]]*(bool|def_bool)([[:space:]]|$)' >/dev/null
 }
 
@@ -626,8 +626,9 @@ initramfs_pack() {
 		die "cannot write $out"
 }
 
-# The CPU of every arm64 QEMU boot. -cpu max alone has pointer
-# authentication computed with the architected QARMA5 cipher, which TCG
+# The CPU of the tooling's arm64 QEMU boots (qemu_arm64_boot, scripts/bench;
+# the LAVA qemu job keeps the device dictionary's -cpu max). -cpu max alone
+# has pointer authentication computed with the architected QARMA5 cipher, which TCG
 # emulates in software at every kernel function entry and return: a call
 # then costs several times what it costs otherwise (ktime_get_ns() 2571
 # against 326 ns, an xarray store 2729 against 170 ns, measured under TCG
