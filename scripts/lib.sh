@@ -490,7 +490,7 @@ supermin_kernel() {
 		pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-amd64 2>/dev/null |
 			sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1)
 		[ -n "$pkg" ] || die "cannot tell which kernel package linux-image-amd64 of $codename is"
-		ver=$(apt-cache "${apt_opts[@]}" madison "$pkg" | awk -F' *[|] *' 'NR == 1 { print $2 }')
+		ver=$(apt_versions "$pkg" | sed -n 1p)
 		deb=$(fetch_deb "$BUILD/debs" "$pkg" "$ver" "$codename" amd64)
 		rm -rf "$dir"
 		mkdir -p "$dir"
@@ -692,13 +692,25 @@ apt_update() {
 		die "apt-get update of $1 from $BASE_MIRROR failed (output above)"
 }
 
+# apt_versions PKG: the versions of PKG that the lists of the private apt
+# configuration in apt_opts (base_apt_opts) offer, newest first.
+apt_versions() {
+	apt-cache "${apt_opts[@]}" madison "$1" 2>/dev/null | awk -F' *[|] *' '{ print $2 }'
+}
+
 # The versions of package PKG that SUITE offers, newest first (apt updates
 # the private lists in build/apt-base/SUITE first).
 base_versions() {
 	local pkg=$1 suite=$2 apt_opts
 	base_apt_opts "$BUILD/apt-base/$suite" "$suite"
 	apt_update "suite $suite"
-	apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F' *[|] *' '{ print $2 }'
+	apt_versions "$pkg"
+}
+
+# deb_path DIR PKG VERSION ARCH: where fetch_deb keeps that .deb (apt-get
+# download writes an epoch's colon as %3a).
+deb_path() {
+	printf '%s\n' "$1/${2}_${3/:/%3a}_$4.deb"
 }
 
 # fetch_deb DIR PKG VERSION SUITE ARCH [SHA256]: print the path of the .deb
@@ -709,9 +721,8 @@ base_versions() {
 # hash differs is refused (and removed). apt checks the download against
 # the suite's signed index either way.
 fetch_deb() {
-	local dir=$1 pkg=$2 ver=$3 suite=$4 arch=$5 sha=${6:-} apt_opts deb have adir offered
-	# apt-get download writes an epoch's colon as %3a.
-	deb=$dir/${pkg}_${ver/:/%3a}_$arch.deb
+	local dir=$1 pkg=$2 ver=$3 suite=$4 arch=$5 sha=${6:-} apt_opts deb have adir offered updated=0
+	deb=$(deb_path "$dir" "$pkg" "$ver" "$arch")
 	if [ ! -f "$deb" ]; then
 		adir=$BUILD/apt-base/$suite
 		if [ "$arch" = all ] || [ "$arch" = "$(dpkg --print-architecture)" ]; then
@@ -724,12 +735,14 @@ fetch_deb() {
 		# updates only the base's suite).
 		if ! compgen -G "$adir/lists/*_Packages*" >/dev/null; then
 			apt_update "suite $suite"
+			updated=1
 		fi
-		offered=$(apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F' *[|] *' '{ print $2 }')
+		offered=$(apt_versions "$pkg")
 		if ! grep -qxF -- "$ver" <<<"$offered"; then
-			# Lists older than the pin? Update them once.
-			apt_update "suite $suite"
-			offered=$(apt-cache "${apt_opts[@]}" madison "$pkg" 2>/dev/null | awk -F' *[|] *' '{ print $2 }')
+			# Lists older than the pin? Update them once (not again if
+			# they were just made).
+			[ "$updated" = 1 ] || apt_update "suite $suite"
+			offered=$(apt_versions "$pkg")
 			grep -qxF -- "$ver" <<<"$offered" ||
 				die "$pkg $ver ($arch) is gone from the archive: $suite ($BASE_MIRROR) offers $(paste -sd' ' - <<<"${offered:-none}"); move the pin to one of these (version and sha256)"
 		fi
