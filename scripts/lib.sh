@@ -125,7 +125,7 @@ report_new() {
 # List the patch files of the series in order (without the cover letter).
 series_patches() {
 	[ -f "$SERIES" ] || return 0
-	grep -vE '^[[:space:]]*(#|$)' "$SERIES" | grep -v '^0000-cover-letter' || true
+	grep -vE '^[[:space:]]*(#|$)|^0000-cover-letter' "$SERIES" || true
 }
 
 require_base() {
