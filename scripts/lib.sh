@@ -505,7 +505,7 @@ supermin_kernel() {
 
 # ---- the arm64 debug tree (ci/stage-bisect, ci/stage-kunit-arm64) ----
 # One arm64 kernel tree serves two stages: ci/stage-bisect builds it whole
-# (W=1, modpost) at the base and again at every prefix, and
+# (W=1, modpost) at the tip (at every prefix with BISECT_BUILDS), and
 # ci/stage-kunit-arm64 boots it at the tip under QEMU with the series' test
 # modules. Its configuration is that of a kernel to boot (arm64_frag), so
 # that the check compiles one arm64 kernel, not two.
