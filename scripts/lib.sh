@@ -505,12 +505,14 @@ supermin_kernel() {
 
 # ---- the arm64 debug tree (ci/stage-bisect, ci/stage-kunit-arm64) ----
 # One arm64 kernel tree serves two stages: ci/stage-bisect builds it whole
-# (W=1, modpost) at the tip (at every prefix with BISECT_BUILDS), and
-# ci/stage-kunit-arm64 boots it at the tip under QEMU with the series' test
-# modules. Its configuration is that of a kernel to boot (arm64_frag), so
-# that the check compiles one arm64 kernel, not two.
+# (W=1, modpost) at the tip, and ci/stage-kunit-arm64 boots it under QEMU
+# with the series' test modules. Its configuration is that of a kernel to
+# boot (arm64_frag), so that the check compiles one arm64 kernel, not two.
+# Its source is the series' worktree (series_worktree), at the tip: the
+# bisect stage's walk through the prefixes, in build/bisect/src, leaves its
+# files alone, so that it builds while the walk runs.
 # shellcheck disable=SC2034 # used by the stages that source this file
-ARM64_SRC=$BUILD/bisect/src ARM64_OUT=$BUILD/bisect/arm64-kunit
+ARM64_SRC=$BUILD/worktrees/series ARM64_OUT=$BUILD/bisect/arm64-kunit
 
 # arm64_frag SRC: the configuration of the arm64 debug tree for the source
 # tree SRC: kunit.py's arm64 QEMU options (PL011 console),
