@@ -263,13 +263,17 @@ kconfig_missing() {
 #       must be those of FILE (ci/kunit-expected)
 #   kunit_stage ARCH BUILD_DIR --bench [kunit.py options]
 #       only the slow cases, full size
+#   kunit_stage ... --build-only
+#       either of the above up to the kernel build only: nothing runs
+#       (ci/stage-bisect builds the UML tree this way while its walk
+#       leaves a core idle; the stage's own build is then incremental)
 #
 # --filter_action, --timeout and --kernel_args go to the runs, --jobs only to
 # the build, the rest to both. Scans each console log for splats and prints
 # one 'summary: ...' for all runs. Non-zero on failure.
 kunit_stage() {
 	local arch=$1 bdir=$2 src f name glob rc=0 splat=0 p fl s c a mode='' expected=''
-	local tp=0 tf=0 ts=0 runs=0 failed=() files=() kcs=() left=() jsons=() miss pass slow
+	local tp=0 tf=0 ts=0 runs=0 failed=() files=() kcs=() left=() jsons=() miss pass slow build_only=0
 	local common=() bopts=(--jobs="$JOBS") eopts=(--timeout=1800) cross='' me=kunit-${arch/#um/uml}
 	shift 2
 	src=$(series_worktree)
@@ -285,6 +289,7 @@ kunit_stage() {
 		case $a in
 		--expected=*) mode=check expected=${a#--expected=} ;;
 		--bench) mode=bench ;;
+		--build-only) build_only=1 ;;
 		--filter_action=*|--timeout=*|--kernel_args=*) eopts+=("$a") ;;
 		--jobs=*) bopts=("$a") ;;
 		*) common+=("$a") ;;
@@ -318,6 +323,7 @@ kunit_stage() {
 		tail -n 40 "$bdir/runs/build.out" >&2
 		die "kunit.py build failed for $arch: see $(relpath "$bdir")/runs/build.out"
 	}
+	[ "$build_only" = 0 ] || return 0
 	for f in "${kcs[@]}"; do
 		f=${f#--kunitconfig=}
 		name=$(basename "$f" .kunitconfig)
