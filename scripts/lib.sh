@@ -155,21 +155,43 @@ SERIES_REV=${SERIES_REV:-$SERIES_BRANCH}
 
 # Check REV out detached in the worktree DIR (created on first use), leaving
 # the lead's working tree in $KTREE alone. Untracked files in DIR are removed.
+# One process at a time (build/worktrees.lock): the background builds of
+# ci/stage-bisect run alongside other stages that check worktrees out.
 worktree_at() {
 	local dir=$1 rev=$2
 	require_base
 	SERIES_REV=$rev series_commit >/dev/null
-	if [ ! -e "$dir/.git" ]; then
-		kgit worktree prune
-		rm -rf "$dir"
-		mkdir -p "$(dirname "$dir")"
-		kgit worktree add -q --detach "$dir" "$rev" ||
-			die "cannot create worktree $dir; remove it and retry"
-	else
-		git -C "$dir" checkout -q -f --detach "$rev" ||
-			die "cannot check out $rev in $dir; remove $dir and retry"
-	fi
-	git -C "$dir" clean -q -fdx
+	mkdir -p "$BUILD"
+	(
+		flock 9
+		if [ ! -e "$dir/.git" ]; then
+			kgit worktree prune
+			rm -rf "$dir"
+			mkdir -p "$(dirname "$dir")"
+			kgit worktree add -q --detach "$dir" "$rev" ||
+				die "cannot create worktree $dir; remove it and retry"
+		else
+			git -C "$dir" checkout -q -f --detach "$rev" ||
+				die "cannot check out $rev in $dir; remove $dir and retry"
+		fi
+		git -C "$dir" clean -q -fdx
+	) 9>"$BUILD/worktrees.lock" || exit 1
+}
+
+# kill_tree PID: PID and every process under it (background builds of a
+# script that ends or dies before them).
+kill_tree() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
+
+# alive PID: true while PID runs (a zombie, not yet reaped by its parent,
+# does not).
+alive() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[[ $st != Z* ]]
 }
 
 # The shared worktree at the tested series commit; prints its path.
