@@ -36,6 +36,15 @@ SERIES_EMAIL="series@mali-sparse.invalid"
 export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 export CCACHE_COMPILERCHECK=content
+# Depend mode: on a miss, ccache compiles once and takes the include files
+# from the dependency file Kbuild has the compiler write (-Wp,-MMD), where
+# its default mode runs the preprocessor first to hash its output, and
+# then compiles: 16 objects of the arm64 debug tree, cold cache, 2 cores
+# (2026-12-06): 118 CPU-s with the default mode, 78-79 in depend mode,
+# 79-94 without ccache. Every compile of a cold 'make check' is a miss.
+# Hits are direct-mode hits in both modes. A compiler run without -MD or
+# -MMD is cached as before.
+export CCACHE_DEPEND=${CCACHE_DEPEND:-1}
 # Kernel builds embed the build directory in some objects; let ccache share
 # results between the build directories used by the different stages.
 export CCACHE_BASEDIR=$BUILD
