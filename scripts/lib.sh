@@ -249,6 +249,20 @@ scan_kernel_log() {
 	return 1
 }
 
+# kunit_differ EXPECTED_OUT [LOG...]: one line naming the cases
+# ci/kunit-expected found different (its output EXPECTED_OUT) and the first
+# failed expectations in the KTAP logs LOG, so that a CI summary that only
+# keeps the tail of the output still says what failed.
+kunit_differ() {
+	local out=$1 names why
+	shift
+	names=$(grep -E '^  (MISSING|UNLISTED|UNEXPECTED) ' "$out" | head -n 5 |
+		sed 's/^ *//; s/  */ /g; s/: not in .*//; s/: the case did not run//' | paste -sd ';' || true)
+	[ $# = 0 ] || why=$(grep -h -m 2 -A 1 -E '(EXPECTATION|ASSERTION) FAILED' "$@" 2>/dev/null |
+		grep -v '^--$' | sed 's/^\[ *[0-9.]*\] //; s/^[[:space:]#]*//' | head -n 4 | paste -sd ' ' | cut -c1-300 || true)
+	echo "${names:-none named}${why:+; first failure: $why}"
+}
+
 # Print kunit.py's closing counts from its output FILE as
 # 'passed failed skipped crashed' (zeros if there is no result line).
 kunit_counts() {
@@ -418,7 +432,7 @@ kunit_stage() {
 	fi
 	echo "summary: $tp tests passed, $tf failed, $ts skipped (${arch/#um/uml}, $runs runs, 1 build)$expect_note${left[*]:+; left out: ${left[*]}}"
 	[ ${#failed[@]} = 0 ] || die "kunit.py failed or gave no results for: ${failed[*]} (see $(relpath "$bdir")/runs/NAME.out and NAME.log)"
-	[ "$expect_ok" = 1 ] || die "the results differ from $(relpath "$expected") (above)"
+	[ "$expect_ok" = 1 ] || die "the results differ from $(relpath "$expected"): $(kunit_differ "$bdir/runs/expected.out" "$bdir"/runs/*.log) (above)"
 	[ "$splat" = 0 ] || die "tests passed but a kernel log has splats (above); full logs: $(relpath "$bdir")/runs/*.log"
 }
 
