@@ -688,8 +688,10 @@ initramfs_pack() {
 # against 326 ns, an xarray store 2729 against 170 ns, measured under TCG
 # on this project's machine), which weighs down call-heavy code in the
 # benchmarks. pauth-impdef uses QEMU's own cheap hash instead and keeps
-# pointer authentication on for the kernel under test.
-QEMU_ARM64_CPU=max,pauth-impdef=on
+# pointer authentication on for the kernel under test. Set in the
+# environment to measure on another CPU model, e.g. QEMU_ARM64_CPU=cortex-a76
+# (RK3588's big core; neither Mali board's CPU has pointer authentication).
+QEMU_ARM64_CPU=${QEMU_ARM64_CPU:-max,pauth-impdef=on}
 
 # qemu_arm64_boot TIMEOUT MEM IMAGE INITRD DIR APPEND: boot IMAGE with
 # INITRD under QEMU (arm64 virt, -cpu $QEMU_ARM64_CPU, 2 vCPUs, MEM), the kernel's
